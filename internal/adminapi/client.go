@@ -1,0 +1,394 @@
+package adminapi
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// BasePath is the admin API v3 prefix; v1 and v2 are deprecated.
+const BasePath = "/admin/api/v3"
+
+// Defaults applied when a Config field is zero.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxRetries   = 4
+	DefaultRetryWaitMin = 500 * time.Millisecond
+	DefaultRetryWaitMax = 15 * time.Second
+	DefaultUserAgent    = "terraform-provider-tempo/dev"
+)
+
+// maxResponse bounds how much of a response body is read.
+const maxResponse = 32 << 20
+
+// Config configures a Client. Only URL and one of Token or TokenFile are
+// required.
+type Config struct {
+	// URL of the admin API, such as http://tempo-admin-api.tempo.svc:3100.
+	// A trailing /admin/api/v3 is accepted and ignored.
+	URL string
+	// Token is the admin token; TokenFile names a file holding it (a mounted
+	// Kubernetes Secret). Exactly one must be set.
+	Token     string
+	TokenFile string
+
+	// CACertFile or CACertPEM: the CA that signs the server's certificate.
+	// When set, only this CA is trusted.
+	CACertFile string
+	CACertPEM  string
+	// ClientCertFile and ClientKeyFile: a client certificate for mTLS.
+	ClientCertFile string
+	ClientKeyFile  string
+	// InsecureSkipVerify turns off server certificate verification.
+	InsecureSkipVerify bool
+
+	// Timeout bounds each HTTP attempt. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxRetries is the retry budget per operation. Zero means
+	// DefaultMaxRetries; a negative value turns retries off.
+	MaxRetries int
+	// RetryWaitMin and RetryWaitMax bound the back-off between attempts.
+	RetryWaitMin time.Duration
+	RetryWaitMax time.Duration
+
+	// AllowedEndpoints restricts where the admin token may be sent: host
+	// suffixes (".svc", "tempo.example.internal") and CIDRs ("10.0.0.0/8").
+	AllowedEndpoints []string
+
+	// UserAgent defaults to DefaultUserAgent.
+	UserAgent string
+	// Logger receives one debug record per request. Secrets are redacted
+	// before they reach it.
+	Logger LogFunc
+	// Resolver looks up host names for the guard; nil uses net.DefaultResolver.
+	Resolver Resolver
+}
+
+// LogFunc receives the client's debug records.
+type LogFunc func(ctx context.Context, msg string, fields map[string]any)
+
+// Client talks to one admin API endpoint. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	auth      string
+	adminTok  string
+	userAgent string
+	log       LogFunc
+	http      *retryablehttp.Client
+	guard     *guard
+}
+
+// New checks the configuration and builds a Client. It sends nothing.
+func New(cfg Config) (*Client, error) {
+	base, err := parseBaseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	token, err := adminToken(cfg)
+	if err != nil {
+		return nil, err
+	}
+	resolver := cfg.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	g, err := newGuard(base.Scheme, cfg.AllowedEndpoints, resolver)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.checkStatic(base.Hostname()); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	transport := cleanhttp.DefaultPooledTransport()
+	// The admin API lives inside the cluster; a proxy from the environment
+	// would be a hop outside the guard's sight, holding the token.
+	transport.Proxy = nil
+	transport.TLSClientConfig = tlsCfg
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	transport.DialContext = g.dialContext(dialer.DialContext)
+
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	hc := &http.Client{
+		Transport: transport,
+		Timeout:   timeout,
+		// A redirect could carry the token elsewhere; the admin API has no
+		// reason to send one.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	retries := cfg.MaxRetries
+	switch {
+	case retries == 0:
+		retries = DefaultMaxRetries
+	case retries < 0:
+		retries = 0
+	}
+	waitMin, waitMax := cfg.RetryWaitMin, cfg.RetryWaitMax
+	if waitMin == 0 {
+		waitMin = DefaultRetryWaitMin
+	}
+	if waitMax == 0 {
+		waitMax = DefaultRetryWaitMax
+	}
+	if waitMax < waitMin {
+		waitMax = waitMin
+	}
+	rc := &retryablehttp.Client{
+		HTTPClient:     hc,
+		Logger:         nil, // requests are logged through Config.Logger, redacted
+		RetryWaitMin:   waitMin,
+		RetryWaitMax:   waitMax,
+		RetryMax:       retries,
+		CheckRetry:     retryPolicy,
+		Backoff:        backoff,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: countAttempt,
+	}
+
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	return &Client{
+		base:      base,
+		auth:      "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token)),
+		adminTok:  token,
+		userAgent: ua,
+		log:       cfg.Logger,
+		http:      rc,
+		guard:     g,
+	}, nil
+}
+
+// URL returns the admin API base URL the client talks to.
+func (c *Client) URL() string { return c.base.String() }
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New("url: the admin API URL is required (such as http://tempo-admin-api.tempo.svc:3100); set url or TEMPO_ADMIN_URL")
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("url: %q is not a valid URL: %v", raw, err)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("url: %s carries credentials; put the admin token in token or token_file instead", u.Redacted())
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("url: %q must start with http:// or https://", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("url: %q has no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("url: %q must not have a query or fragment", raw)
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), BasePath)
+	u.RawPath = ""
+	return u, nil
+}
+
+func adminToken(cfg Config) (string, error) {
+	switch {
+	case cfg.Token != "" && cfg.TokenFile != "":
+		return "", errors.New("token and token_file are both set; set only one")
+	case cfg.Token != "":
+		return strings.TrimSpace(cfg.Token), nil
+	case cfg.TokenFile != "":
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("token_file: cannot read the admin token: %v", err)
+		}
+		t := strings.TrimSpace(string(b))
+		if t == "" {
+			return "", fmt.Errorf("token_file: %s is empty", cfg.TokenFile)
+		}
+		return t, nil
+	default:
+		return "", errors.New("token: an admin token is required; set token, token_file, TEMPO_ADMIN_TOKEN or TEMPO_ADMIN_TOKEN_FILE")
+	}
+}
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in, documented
+	if cfg.CACertFile != "" && cfg.CACertPEM != "" {
+		return nil, errors.New("ca_cert_file and ca_cert_pem are both set; set only one")
+	}
+	pem := []byte(cfg.CACertPEM)
+	if cfg.CACertFile != "" {
+		b, err := os.ReadFile(cfg.CACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_cert_file: %v", err)
+		}
+		pem = b
+	}
+	if len(pem) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("ca_cert: no PEM certificate found; give the CA bundle in PEM form")
+		}
+		t.RootCAs = pool
+	}
+	if (cfg.ClientCertFile == "") != (cfg.ClientKeyFile == "") {
+		return nil, errors.New("client_cert_file and client_key_file must be set together")
+	}
+	if cfg.ClientCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.ClientCertFile, cfg.ClientKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client_cert_file/client_key_file: %v", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+// response is what one operation got back after retries.
+type response struct {
+	status   int
+	header   http.Header
+	body     []byte
+	attempts int
+}
+
+// version returns the object version in the ETag header, or 0 when absent.
+func (r *response) version() int64 {
+	v := strings.TrimPrefix(r.header.Get("ETag"), "W/")
+	n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+type attemptKey struct{}
+
+// countAttempt records, in the request context, how many attempts an
+// operation took: the lost-response rule for creates depends on it.
+func countAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
+	if p, ok := req.Context().Value(attemptKey{}).(*int); ok {
+		*p = retry + 1
+	}
+}
+
+// do sends one admin API request, retrying as the robustness rules say. op
+// names the operation for errors; ifMatch, when non-zero, is sent as
+// If-Match. A non-2xx final status is returned as *Error.
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in any, ifMatch int64) (*response, error) {
+	u := *c.base
+	u.Path = c.base.Path + BasePath + path
+	u.RawQuery = query.Encode()
+
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
+		}
+	}
+	attempts := 0
+	ctx = context.WithValue(ctx, attemptKey{}, &attempts)
+	var rawBody any
+	if body != nil {
+		rawBody = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), rawBody)
+	if err != nil {
+		return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
+	}
+	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ifMatch != 0 {
+		req.Header.Set("If-Match", strconv.Quote(strconv.FormatInt(ifMatch, 10)))
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.logRequest(ctx, req.Request, body, nil, nil, attempts, start, err)
+		return nil, c.transportError(op, err, attempts)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		c.logRequest(ctx, req.Request, body, resp, nil, attempts, start, err)
+		return nil, c.transportError(op, err, attempts)
+	}
+	c.logRequest(ctx, req.Request, body, resp, out, attempts, start, nil)
+	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: attempts}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := decodeError(op, resp.StatusCode, out)
+		e.Message = c.scrub(e.Message)
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			e.Message = "the server answered with a redirect, which is not followed so that the admin token stays on this endpoint; point url at the admin API itself"
+		}
+		return r, e
+	}
+	return r, nil
+}
+
+// transportError wraps a failure that left no response.
+func (c *Client) transportError(op string, err error, attempts int) error {
+	var ge *Error
+	if errors.As(err, &ge) && errors.Is(ge, ErrEndpointRefused) {
+		return ge
+	}
+	e := &Error{Op: op, kind: ErrConnection, err: errors.New(c.scrub(err.Error()))}
+	var verify *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &verify):
+		e.Hint = "The server's certificate is not trusted: give its CA in ca_cert_file or ca_cert_pem"
+	case strings.Contains(err.Error(), "remote error: tls:"):
+		e.Hint = "The server refused the TLS handshake: if it requires mutual TLS, set client_cert_file and client_key_file"
+	case attempts > 1:
+		e.Hint = fmt.Sprintf("Gave up after %d attempts; check url and that the admin API is running", attempts)
+	default:
+		e.Hint = "Check url and that the admin API is running and reachable from here"
+	}
+	return e
+}
+
+// scrub removes the admin token from text that came from elsewhere, should
+// any server or library ever echo it.
+func (c *Client) scrub(s string) string {
+	if c.adminTok == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, c.adminTok, "(redacted)")
+	return strings.ReplaceAll(s, strings.TrimPrefix(c.auth, "Basic "), "(redacted)")
+}
+
+// decode unmarshals a response body into out.
+func decode(op string, r *response, out any) error {
+	if err := json.Unmarshal(r.body, out); err != nil {
+		return &Error{Op: op, StatusCode: r.status, kind: ErrUnexpected,
+			Message: "the response is not the JSON object expected", err: err}
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package adminapi
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Resolver looks up the addresses of a host name. *net.Resolver satisfies it;
+// tests substitute their own so that no query leaves the machine.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// clusterLocalSuffixes are the DNS suffixes of Kubernetes Services, which
+// stay inside the cluster network even over plain HTTP.
+var clusterLocalSuffixes = []string{".svc", ".cluster.local"}
+
+// guard is the network-boundary guard. The admin token may only travel to:
+//
+//   - when allowed_endpoints is set: a host matching one of its suffixes, or
+//     an address inside one of its CIDRs (checked on every address actually
+//     dialled, so a name cannot resolve its way around the list);
+//   - without it: anywhere over HTTPS, but over plain HTTP only to loopback,
+//     private-range or cluster-local hosts, since the token would otherwise
+//     cross a network in clear text.
+type guard struct {
+	cleartext bool
+	suffixes  []string
+	prefixes  []netip.Prefix
+	resolver  Resolver
+}
+
+func newGuard(scheme string, allowed []string, r Resolver) (*guard, error) {
+	g := &guard{cleartext: scheme == "http", resolver: r}
+	for _, raw := range allowed {
+		entry := strings.ToLower(strings.TrimSpace(raw))
+		switch {
+		case entry == "":
+			return nil, fmt.Errorf("allowed_endpoints: empty entry; use a host suffix such as \".svc\" or a CIDR such as \"10.0.0.0/8\"")
+		case strings.Contains(entry, "/"):
+			p, err := netip.ParsePrefix(entry)
+			if err != nil {
+				return nil, fmt.Errorf("allowed_endpoints: %q is not a valid CIDR: %v", raw, err)
+			}
+			g.prefixes = append(g.prefixes, p.Masked())
+		default:
+			if a, err := netip.ParseAddr(entry); err == nil {
+				g.prefixes = append(g.prefixes, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			if strings.ContainsAny(entry, ":*?@ ") {
+				return nil, fmt.Errorf("allowed_endpoints: %q is neither a host suffix (such as \".svc\") nor a CIDR", raw)
+			}
+			g.suffixes = append(g.suffixes, entry)
+		}
+	}
+	return g, nil
+}
+
+func (g *guard) restricted() bool { return len(g.suffixes)+len(g.prefixes) > 0 }
+
+// nameAllowed reports whether host matches an allowed_endpoints suffix. An
+// entry with a leading dot matches sub-domains only; one without matches the
+// name itself and its sub-domains.
+func (g *guard) nameAllowed(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, s := range g.suffixes {
+		if strings.HasPrefix(s, ".") {
+			if strings.HasSuffix(host, s) {
+				return true
+			}
+		} else if host == s || strings.HasSuffix(host, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+func clusterLocal(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, s := range clusterLocalSuffixes {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func privateAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast()
+}
+
+// checkStatic decides what can be decided from the URL alone. It returns
+// done=true when the host is allowed or refused whatever it resolves to.
+func (g *guard) checkStatic(host string) (done bool, err error) {
+	if a, perr := netip.ParseAddr(host); perr == nil {
+		return true, g.checkAddr(host, a)
+	}
+	if g.restricted() {
+		if g.nameAllowed(host) {
+			return true, nil
+		}
+		return false, nil
+	}
+	if !g.cleartext || clusterLocal(host) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// checkAddr decides whether the token may be sent to host at address a.
+func (g *guard) checkAddr(host string, a netip.Addr) error {
+	a = a.Unmap()
+	if g.restricted() {
+		if g.nameAllowed(host) {
+			return nil
+		}
+		for _, p := range g.prefixes {
+			if p.Contains(a) {
+				return nil
+			}
+		}
+		if host == a.String() {
+			return &Error{Op: "connect to " + host, kind: ErrEndpointRefused,
+				Message: "the address is outside allowed_endpoints",
+				Hint:    "Add the host's suffix or a CIDR containing it to allowed_endpoints if the admin token may be sent there"}
+		}
+		return &Error{Op: "connect to " + host, kind: ErrEndpointRefused,
+			Message: fmt.Sprintf("the name matches no allowed_endpoints suffix and resolves to %s, which is outside allowed_endpoints", a),
+			Hint:    "Add the host's suffix or a CIDR containing it to allowed_endpoints if the admin token may be sent there"}
+	}
+	if g.cleartext && !clusterLocal(host) && !privateAddr(a) {
+		msg := "plain http:// to a public address would send the admin token in clear text"
+		if host != a.String() {
+			msg = fmt.Sprintf("plain http:// to %s, a public address, would send the admin token in clear text", a)
+		}
+		return &Error{Op: "connect to " + host, kind: ErrEndpointRefused, Message: msg,
+			Hint: "Use https://, or list the endpoint in allowed_endpoints if this network is trusted"}
+	}
+	return nil
+}
+
+// dialContext resolves the host itself so that the guard sees, and the
+// dialer uses, the very addresses checked.
+func (g *guard) dialContext(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if a, perr := netip.ParseAddr(host); perr == nil {
+			if err := g.checkAddr(host, a); err != nil {
+				return nil, err
+			}
+			return dial(ctx, network, addr)
+		}
+		addrs, err := g.resolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
+		}
+		var firstErr error
+		for _, a := range addrs {
+			if err := g.checkAddr(host, a); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			conn, err := dial(ctx, network, net.JoinHostPort(a.Unmap().String(), port))
+			if err == nil {
+				return conn, nil
+			}
+			firstErr = err
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("%s resolves to no address", host)
+		}
+		return nil, firstErr
+	}
+}

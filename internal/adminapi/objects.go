@@ -1,0 +1,173 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// kind describes one collection of the admin API, so that the four object
+// types share one implementation of list, get, create, update and delete.
+type kind struct {
+	noun string // "tenant", used in error messages
+	path string // "/tenants"
+}
+
+var (
+	clusters       = kind{noun: "cluster", path: "/clusters"}
+	tenants        = kind{noun: "tenant", path: "/tenants"}
+	accessPolicies = kind{noun: "access policy", path: "/accesspolicies"}
+	tokens         = kind{noun: "token", path: "/tokens"}
+)
+
+func (k kind) item(name string) string { return k.path + "/" + url.PathEscape(name) }
+
+func (k kind) op(verb, name string) string {
+	if name == "" {
+		return verb + " " + k.noun + "s"
+	}
+	return fmt.Sprintf("%s %s %q", verb, k.noun, name)
+}
+
+func listObjects[T any](ctx context.Context, c *Client, k kind, includeInactive bool) ([]T, error) {
+	op := k.op("list", "")
+	var q url.Values
+	if includeInactive {
+		q = url.Values{"include-non-active": {"true"}}
+	}
+	r, err := c.do(ctx, op, http.MethodGet, k.path, q, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	var l list[T]
+	if err := decode(op, r, &l); err != nil {
+		return nil, err
+	}
+	return l.Items, nil
+}
+
+func getObject[T any](ctx context.Context, c *Client, k kind, name string) (*T, int64, error) {
+	op := k.op("read", name)
+	r, err := c.do(ctx, op, http.MethodGet, k.item(name), nil, nil, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out T
+	if err := decode(op, r, &out); err != nil {
+		return nil, 0, err
+	}
+	return &out, r.version(), nil
+}
+
+// createObject POSTs obj. It also reports whether the request had to be
+// sent more than once, which the lost-response rule needs.
+func createObject[T any](ctx context.Context, c *Client, k kind, name string, obj *T) (*T, int64, bool, error) {
+	op := k.op("create", name)
+	r, err := c.do(ctx, op, http.MethodPost, k.path, nil, obj, 0)
+	retried := r != nil && r.attempts > 1
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && errors.Is(err, ErrNameTaken) {
+			e.Hint = fmt.Sprintf("A %s named %q already exists (names are never freed, even when inactive)", k.noun, name)
+		}
+		return nil, 0, retried, err
+	}
+	out := new(T)
+	if len(r.body) == 0 {
+		return nil, 0, retried, nil // tolerated: a server that answers a create without a body
+	}
+	if err := decode(op, r, out); err != nil {
+		return nil, 0, retried, err
+	}
+	return out, r.version(), retried, nil
+}
+
+// putObject PUTs obj with If-Match version.
+func putObject[T any](ctx context.Context, c *Client, k kind, name string, obj *T, version int64) (*T, int64, error) {
+	op := k.op("update", name)
+	r, err := c.do(ctx, op, http.MethodPut, k.item(name), nil, obj, version)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := new(T)
+	if len(r.body) == 0 {
+		return nil, r.version(), nil
+	}
+	if err := decode(op, r, out); err != nil {
+		return nil, 0, err
+	}
+	return out, r.version(), nil
+}
+
+// updateObject applies desired over the object with the given version. When
+// someone else changed the object in between (412, or 409 from servers that
+// say so), it re-reads the object, re-applies desired once on the fresh
+// version, and then gives up with a clear message.
+func updateObject[T any](ctx context.Context, c *Client, k kind, name string, desired *T, version int64) (*T, int64, error) {
+	if version == 0 {
+		_, v, err := getObject[T](ctx, c, k, name)
+		if err != nil {
+			return nil, 0, err
+		}
+		version = v
+	}
+	out, v, err := putObject(ctx, c, k, name, desired, version)
+	if isConcurrentChange(err) {
+		_, fresh, rerr := getObject[T](ctx, c, k, name)
+		if rerr != nil {
+			return nil, 0, rerr
+		}
+		out, v, err = putObject(ctx, c, k, name, desired, fresh)
+		if isConcurrentChange(err) {
+			var e *Error
+			errors.As(err, &e)
+			e.Hint = fmt.Sprintf("The %s kept changing while it was being updated (it was re-read and re-applied once); another process is writing it: stop that process or run again", k.noun)
+			return nil, 0, e
+		}
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if out == nil || v == 0 {
+		// Tolerated: a server that answers without the object or its ETag.
+		return getObject[T](ctx, c, k, name)
+	}
+	return out, v, nil
+}
+
+func isConcurrentChange(err error) bool {
+	return errors.Is(err, ErrVersionConflict) || errors.Is(err, ErrNameTaken)
+}
+
+// deleteObject soft-deletes an object. A 404 means it is already gone, which
+// is what the caller wanted. Version zero reads the current version first.
+func deleteObject[T any](ctx context.Context, c *Client, k kind, name string, version int64) error {
+	if version == 0 {
+		_, v, err := getObject[T](ctx, c, k, name)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		version = v
+	}
+	_, err := c.do(ctx, k.op("delete", name), http.MethodDelete, k.item(name), nil, nil, version)
+	if errors.Is(err, ErrVersionConflict) {
+		// Someone changed it since it was read; deleting is still wanted.
+		_, v, rerr := getObject[T](ctx, c, k, name)
+		if errors.Is(rerr, ErrNotFound) {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+		_, err = c.do(ctx, k.op("delete", name), http.MethodDelete, k.item(name), nil, nil, v)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
