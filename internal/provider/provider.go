@@ -1,0 +1,283 @@
+// Package provider implements the tempo Terraform provider: configuration,
+// resources and data sources. Resources only map between their Terraform
+// models and internal/adminapi; no HTTP happens here.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+)
+
+// Environment variables read when the matching argument is not set.
+const (
+	EnvURL       = "TEMPO_ADMIN_URL"
+	EnvToken     = "TEMPO_ADMIN_TOKEN"
+	EnvTokenFile = "TEMPO_ADMIN_TOKEN_FILE"
+	EnvCluster   = "TEMPO_CLUSTER"
+)
+
+var (
+	_ provider.Provider                       = (*tempoProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*tempoProvider)(nil)
+)
+
+type tempoProvider struct {
+	version string
+}
+
+// New returns a constructor of the provider for providerserver.Serve.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &tempoProvider{version: version} }
+}
+
+type providerModel struct {
+	URL                types.String `tfsdk:"url"`
+	Token              types.String `tfsdk:"token"`
+	TokenFile          types.String `tfsdk:"token_file"`
+	Cluster            types.String `tfsdk:"cluster"`
+	CACertFile         types.String `tfsdk:"ca_cert_file"`
+	CACertPEM          types.String `tfsdk:"ca_cert_pem"`
+	ClientCertFile     types.String `tfsdk:"client_cert_file"`
+	ClientKeyFile      types.String `tfsdk:"client_key_file"`
+	InsecureSkipVerify types.Bool   `tfsdk:"insecure_skip_verify"`
+	Timeout            types.String `tfsdk:"timeout"`
+	MaxRetries         types.Int64  `tfsdk:"max_retries"`
+	AllowedEndpoints   types.List   `tfsdk:"allowed_endpoints"`
+}
+
+func (p *tempoProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "tempo"
+	resp.Version = p.version
+}
+
+func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages Grafana Enterprise Traces (GET) tenants, access policies and tokens through the GET admin API v3. " +
+			"Run it where the admin API is reachable, typically a runner pod inside the cluster.",
+		Attributes: map[string]schema.Attribute{
+			"url": schema.StringAttribute{
+				MarkdownDescription: "Base URL of the GET admin API, for example `http://tempo-admin-api.tempo.svc:3100`. " +
+					"A trailing `/admin/api/v3` is accepted. Defaults to the `" + EnvURL + "` environment variable.",
+				Optional:   true,
+				Validators: []validator.String{httpURL()},
+			},
+			"token": schema.StringAttribute{
+				MarkdownDescription: "Admin token (a token whose access policy has `admin:read` for plans, `admin:write` for applies, or the bootstrap admin token). " +
+					"Defaults to `" + EnvToken + "`. Conflicts with `token_file`.",
+				Optional:  true,
+				Sensitive: true,
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringvalidator.ConflictsWith(path.MatchRoot("token_file")),
+				},
+			},
+			"token_file": schema.StringAttribute{
+				MarkdownDescription: "Path of a file holding the admin token, such as a mounted Kubernetes Secret. Surrounding white space is ignored. " +
+					"Defaults to `" + EnvTokenFile + "`. Conflicts with `token`.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"cluster": schema.StringAttribute{
+				MarkdownDescription: "Name of the GET cluster that tenants and realms default to. Defaults to `" + EnvCluster + "`, " +
+					"and otherwise to the server's only cluster; a server with several clusters needs it set.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"ca_cert_file": schema.StringAttribute{
+				MarkdownDescription: "Path of a PEM file with the CA certificate(s) that sign the admin API's certificate. When set, only these CAs are trusted. Conflicts with `ca_cert_pem`.",
+				Optional:            true,
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringvalidator.ConflictsWith(path.MatchRoot("ca_cert_pem")),
+				},
+			},
+			"ca_cert_pem": schema.StringAttribute{
+				MarkdownDescription: "PEM-encoded CA certificate(s) that sign the admin API's certificate. Conflicts with `ca_cert_file`.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"client_cert_file": schema.StringAttribute{
+				MarkdownDescription: "Path of a PEM client certificate for mutual TLS. Requires `client_key_file`.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("client_key_file"))},
+			},
+			"client_key_file": schema.StringAttribute{
+				MarkdownDescription: "Path of the PEM private key of `client_cert_file`. Requires `client_cert_file`.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("client_cert_file"))},
+			},
+			"insecure_skip_verify": schema.BoolAttribute{
+				MarkdownDescription: "Skip verification of the admin API's TLS certificate. For tests only: anyone on the path could then read the admin token. Defaults to `false`.",
+				Optional:            true,
+			},
+			"timeout": schema.StringAttribute{
+				MarkdownDescription: "Time limit of each HTTP request, as a Go duration such as `30s` or `2m`. Defaults to `30s`.",
+				Optional:            true,
+				Validators:          []validator.String{duration()},
+			},
+			"max_retries": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How many times a request is retried after rate limiting (429), a fail-over (502, 503, 504) or a connection error, with capped, jittered back-off. `0` turns retries off. Defaults to `%d`.", adminapi.DefaultMaxRetries),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(0, 20)},
+			},
+			"allowed_endpoints": schema.ListAttribute{
+				MarkdownDescription: "The network boundary: host suffixes (`.svc`, `tempo.example.internal`) and CIDRs (`10.0.0.0/8`) the admin token may be sent to. " +
+					"A host is allowed when its name matches a suffix or, for CIDRs, when every address it is dialled at lies inside one. " +
+					"Without this list, plain `http://` is still refused for hosts that are not loopback, private-range or cluster-local (`*.svc`, `*.cluster.local`).",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.ValueStringsAre(endpointEntry()),
+				},
+			},
+		},
+	}
+}
+
+// providerData is what resources and data sources receive: the client and
+// the default cluster, discovered on first use when not configured.
+type providerData struct {
+	client *adminapi.Client
+
+	clusterOnce sync.Once
+	cluster     string
+	clusterErr  error
+}
+
+// Cluster returns the configured cluster or, when none was configured, the
+// server's only cluster. Discovery costs one request, made once per run and
+// only when something needs it.
+func (d *providerData) Cluster(ctx context.Context) (string, error) {
+	d.clusterOnce.Do(func() {
+		if d.cluster != "" {
+			return
+		}
+		list, err := d.client.ListClusters(ctx)
+		if err != nil {
+			d.clusterErr = fmt.Errorf("discovering the cluster (set cluster in the provider to skip this): %w", err)
+			return
+		}
+		switch len(list) {
+		case 1:
+			d.cluster = list[0].Name
+		case 0:
+			d.clusterErr = fmt.Errorf("the admin API at %s reports no cluster; set cluster in the provider or %s", d.client.URL(), EnvCluster)
+		default:
+			names := make([]string, len(list))
+			for i, c := range list {
+				names[i] = c.Name
+			}
+			d.clusterErr = fmt.Errorf("the admin API at %s has %d clusters (%s); set cluster in the provider or %s to choose one",
+				d.client.URL(), len(list), strings.Join(names, ", "), EnvCluster)
+		}
+	})
+	return d.cluster, d.clusterErr
+}
+
+func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for attr, v := range map[string]interface{ IsUnknown() bool }{
+		"url": m.URL, "token": m.Token, "token_file": m.TokenFile, "cluster": m.Cluster,
+		"ca_cert_file": m.CACertFile, "ca_cert_pem": m.CACertPEM, "client_cert_file": m.ClientCertFile,
+		"client_key_file": m.ClientKeyFile, "insecure_skip_verify": m.InsecureSkipVerify,
+		"timeout": m.Timeout, "max_retries": m.MaxRetries, "allowed_endpoints": m.AllowedEndpoints,
+	} {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root(attr), "Provider setting not known yet",
+				"The provider needs "+attr+" while planning, but its value depends on a resource not yet applied. "+
+					"Set it from a variable or the environment, or apply that resource first with -target.")
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	cfg := adminapi.Config{
+		URL:                stringOr(m.URL, os.Getenv(EnvURL)),
+		CACertFile:         m.CACertFile.ValueString(),
+		CACertPEM:          m.CACertPEM.ValueString(),
+		ClientCertFile:     m.ClientCertFile.ValueString(),
+		ClientKeyFile:      m.ClientKeyFile.ValueString(),
+		InsecureSkipVerify: m.InsecureSkipVerify.ValueBool(),
+		UserAgent:          "terraform-provider-tempo/" + p.version,
+		Logger: func(ctx context.Context, msg string, fields map[string]any) {
+			tflog.Debug(ctx, msg, fields)
+		},
+	}
+	// An argument wins over the environment, and token over token_file, so
+	// that a runner's environment cannot silently override the configuration.
+	switch {
+	case !m.Token.IsNull():
+		cfg.Token = m.Token.ValueString()
+	case !m.TokenFile.IsNull():
+		cfg.TokenFile = m.TokenFile.ValueString()
+	case os.Getenv(EnvToken) != "":
+		cfg.Token = os.Getenv(EnvToken)
+	default:
+		cfg.TokenFile = os.Getenv(EnvTokenFile)
+	}
+	if !m.Timeout.IsNull() {
+		cfg.Timeout, _ = time.ParseDuration(m.Timeout.ValueString()) // validated in the schema
+	}
+	if !m.MaxRetries.IsNull() {
+		cfg.MaxRetries = int(m.MaxRetries.ValueInt64())
+		if cfg.MaxRetries == 0 {
+			cfg.MaxRetries = -1
+		}
+	}
+	if !m.AllowedEndpoints.IsNull() {
+		resp.Diagnostics.Append(m.AllowedEndpoints.ElementsAs(ctx, &cfg.AllowedEndpoints, false)...)
+	}
+	client, err := adminapi.New(cfg)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot configure the tempo provider", err.Error())
+		return
+	}
+	data := &providerData{client: client, cluster: stringOr(m.Cluster, os.Getenv(EnvCluster))}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
+}
+
+func (p *tempoProvider) Resources(context.Context) []func() resource.Resource {
+	return nil
+}
+
+func (p *tempoProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}
+
+func (p *tempoProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
+	return nil
+}
+
+func stringOr(v types.String, fallback string) string {
+	if v.IsNull() || v.ValueString() == "" {
+		return fallback
+	}
+	return v.ValueString()
+}
