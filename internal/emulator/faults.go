@@ -1,0 +1,243 @@
+package emulator
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault makes matching requests misbehave the way a real deployment does
+// during leader fail-over, rate limiting or a lost network path.
+//
+// Drop and CommitThenDrop need a connection that can be hijacked (a real
+// net/http server such as httptest.NewServer, HTTP/1.x); on any other
+// ResponseWriter they abort the handler with http.ErrAbortHandler.
+type Fault struct {
+	// Method matches the request method; "" matches any.
+	Method string `json:"method"`
+	// Path is an exact path, or a prefix when it ends in "*".
+	Path string `json:"path"`
+	// Status answers with this status and {"error":"injected fault"}
+	// instead of handling the request.
+	Status int `json:"status,omitempty"`
+	// RetryAfter is the Retry-After header sent with Status.
+	RetryAfter string `json:"retry_after,omitempty"`
+	// Delay waits before answering; alone, the request is then handled
+	// normally. A client that hangs up during the delay cancels it. Over
+	// HTTP it is nanoseconds, or "delay_ms" in milliseconds.
+	Delay time.Duration `json:"delay,omitempty"`
+	// Drop closes the connection without a response; nothing is handled.
+	Drop bool `json:"drop,omitempty"`
+	// CommitThenDrop handles the request fully (state committed and
+	// persisted), then closes the connection without sending the response.
+	CommitThenDrop bool `json:"commit_then_drop,omitempty"`
+	// Times is how many matching requests the fault applies to: 0 means 1,
+	// -1 means forever.
+	Times int `json:"times,omitempty"`
+}
+
+func (f Fault) matches(r *http.Request) bool {
+	if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
+		return false
+	}
+	if prefix, ok := strings.CutSuffix(f.Path, "*"); ok {
+		return strings.HasPrefix(r.URL.Path, prefix)
+	}
+	return f.Path == r.URL.Path
+}
+
+// faultSet holds injected faults and request counts; its own lock keeps
+// counting off the store's lock, which may be held across an fsync.
+type faultSet struct {
+	mu     sync.Mutex
+	faults []Fault // Times here is the remaining count; -1 is forever
+	counts map[string]int
+}
+
+func newFaultSet() *faultSet { return &faultSet{counts: map[string]int{}} }
+
+func (fs *faultSet) add(f Fault) {
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.faults = append(fs.faults, f)
+}
+
+// observe counts the request and claims the first matching fault, so two
+// concurrent requests can never both consume a fault meant for one.
+func (fs *faultSet) observe(r *http.Request) (Fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.counts[r.Method+" "+r.URL.Path]++
+	for i, f := range fs.faults {
+		if !f.matches(r) {
+			continue
+		}
+		if f.Times > 0 {
+			fs.faults[i].Times--
+			if fs.faults[i].Times == 0 {
+				fs.faults = append(fs.faults[:i], fs.faults[i+1:]...)
+			}
+		}
+		return f, true
+	}
+	return Fault{}, false
+}
+
+func (fs *faultSet) snapshot() map[string]int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := make(map[string]int, len(fs.counts))
+	for k, v := range fs.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (fs *faultSet) reset() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.faults = nil
+	fs.counts = map[string]int{}
+}
+
+// InjectFault adds a fault; faults are tried in the order they were added.
+func (s *Server) InjectFault(f Fault) { s.faults.add(f) }
+
+// Counts returns how many admin and data-path requests arrived per
+// "METHOD /path", including those a fault answered.
+func (s *Server) Counts() map[string]int { return s.faults.snapshot() }
+
+// Reset clears faults and counts; objects are kept.
+func (s *Server) Reset() { s.faults.reset() }
+
+// applyFault reports whether the fault fully answered the request.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Delay > 0 {
+		// The server only notices a client hanging up once the body has been
+		// read, so buffer it first: a client that gives up during the delay
+		// then cancels the request, and nothing is committed behind its back.
+		// (commit_then_drop is the fault for "committed, answer lost".)
+		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(data))
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	switch {
+	case f.Status != 0:
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		writeError(w, errStatus(f.Status, "injected fault"))
+		return true
+	case f.Drop:
+		dropConnection(w)
+		return true
+	case f.CommitThenDrop:
+		// The real handler runs to completion (and persists) first: this is
+		// the "timeout after the server committed" case clients must survive.
+		s.route(&discardResponse{header: http.Header{}}, r)
+		dropConnection(w)
+		return true
+	}
+	return false
+}
+
+// dropConnection closes the connection without a byte of response. When the
+// connection cannot be hijacked (HTTP/2), aborting the handler resets the
+// stream, which the client sees the same way.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+type discardResponse struct {
+	header http.Header
+	body   bytes.Buffer
+	status int
+}
+
+func (d *discardResponse) Header() http.Header         { return d.header }
+func (d *discardResponse) Write(p []byte) (int, error) { return d.body.Write(p) }
+func (d *discardResponse) WriteHeader(status int)      { d.status = status }
+
+// ---- control surface ----
+
+type faultRequest struct {
+	Fault
+	// Milliseconds are easier to write by hand (curl, scripts) than
+	// time.Duration's nanoseconds.
+	DelayMS int64 `json:"delay_ms,omitempty"`
+}
+
+type clockRequest struct {
+	AdvanceSeconds *float64 `json:"advance_seconds"`
+}
+
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	route := strings.TrimPrefix(r.URL.Path, "/_emulator/")
+	want := http.MethodPost
+	if route == "counts" {
+		want = http.MethodGet
+	}
+	switch route {
+	case "faults", "counts", "reset", "clock":
+	default:
+		writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
+		return
+	}
+	if r.Method != want {
+		methodNotAllowed(w, r, want)
+		return
+	}
+	switch route {
+	case "faults":
+		var fr faultRequest
+		if err := decodeBody(r, &fr); err != nil {
+			writeError(w, err)
+			return
+		}
+		if fr.DelayMS > 0 {
+			fr.Delay = time.Duration(fr.DelayMS) * time.Millisecond
+		}
+		if fr.Path == "" || fr.Times < -1 || fr.Delay < 0 || (fr.Status != 0 && (fr.Status < 100 || fr.Status > 599)) {
+			writeError(w, errStatus(http.StatusBadRequest, "a fault needs a path, times >= -1, delay >= 0 and a valid status"))
+			return
+		}
+		s.InjectFault(fr.Fault)
+		w.WriteHeader(http.StatusNoContent)
+	case "counts":
+		writeJSON(w, http.StatusOK, 0, s.Counts())
+	case "reset":
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	case "clock":
+		var cr clockRequest
+		if err := decodeBody(r, &cr); err != nil {
+			writeError(w, err)
+			return
+		}
+		if cr.AdvanceSeconds == nil || *cr.AdvanceSeconds < 0 {
+			writeError(w, invalid("advance_seconds", "a number >= 0 is required"))
+			return
+		}
+		s.Advance(time.Duration(*cr.AdvanceSeconds * float64(time.Second)))
+		writeJSON(w, http.StatusOK, 0, map[string]string{"now": formatTime(s.now())})
+	}
+}

@@ -1,0 +1,283 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFaultStatusWithRetryAfter(t *testing.T) {
+	e := newEnv(t)
+	e.srv.InjectFault(Fault{Method: "POST", Path: api + "/tenants", Status: 429, RetryAfter: "7"})
+	body := map[string]any{"name": "team-a", "cluster": "tempo"}
+
+	r := e.want(e.admin("POST", api+"/tenants", body), 429)
+	if got := r.header.Get("Retry-After"); got != "7" {
+		t.Errorf("Retry-After %q, want 7", got)
+	}
+	if m := wantErrorBody(t, r); m["error"] != "injected fault" {
+		t.Errorf("body %s", r.body)
+	}
+	// The faulted request was not handled.
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 404)
+	// Times defaults to 1: the retry succeeds.
+	e.want(e.admin("POST", api+"/tenants", body), 201)
+}
+
+func TestFaultTimes(t *testing.T) {
+	e := newEnv(t)
+	path := api + "/clusters"
+	e.srv.InjectFault(Fault{Path: path, Status: 503, Times: 3})
+	for i := 0; i < 3; i++ {
+		e.want(e.admin("GET", path, nil), 503)
+	}
+	e.want(e.admin("GET", path, nil), 200)
+
+	e.srv.InjectFault(Fault{Path: path, Status: 502, Times: -1})
+	for i := 0; i < 10; i++ {
+		e.want(e.admin("GET", path, nil), 502)
+	}
+	e.srv.Reset()
+	e.want(e.admin("GET", path, nil), 200)
+}
+
+func TestFaultMatching(t *testing.T) {
+	e := newEnv(t)
+	e.mkTenant("team-a", "tempo")
+	e.srv.InjectFault(Fault{Method: "DELETE", Path: api + "/tenants/*", Status: 503, Times: -1})
+	e.srv.InjectFault(Fault{Path: "/api/*", Status: 504, Times: -1})
+
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 200) // method differs
+	e.want(e.admin("GET", api+"/tenants", nil), 200)        // prefix differs
+	e.want(e.adminIfMatch("DELETE", api+"/tenants/team-a", `"1"`, nil), 503)
+	e.want(e.adminIfMatch("DELETE", api+"/tenants/nobody", `"1"`, nil), 503)
+	e.want(e.data("GET", "/api/search", "team-a", "x"), 504)      // any method
+	e.want(e.data("POST", "/otlp/v1/traces", "team-a", "x"), 401) // not matched
+
+	// An exact path does not match longer paths.
+	e.srv.Reset()
+	e.srv.InjectFault(Fault{Path: api + "/tenants", Status: 500, Times: -1})
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 200)
+	e.want(e.admin("GET", api+"/tenants", nil), 500)
+}
+
+func TestFaultDelay(t *testing.T) {
+	e := newEnv(t)
+	const d = 300 * time.Millisecond
+	e.srv.InjectFault(Fault{Method: "POST", Path: api + "/tenants", Delay: d})
+	start := time.Now()
+	e.want(e.admin("POST", api+"/tenants", map[string]any{"name": "team-a", "cluster": "tempo"}), 201)
+	if el := time.Since(start); el < d {
+		t.Errorf("answered after %v, want >= %v", el, d)
+	}
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 200)
+
+	// Delay combined with a status delays, then answers with the status.
+	e.srv.InjectFault(Fault{Path: api + "/clusters", Delay: d, Status: 503})
+	start = time.Now()
+	e.want(e.admin("GET", api+"/clusters", nil), 503)
+	if el := time.Since(start); el < d {
+		t.Errorf("answered after %v, want >= %v", el, d)
+	}
+
+	// A client that gives up during the delay gets nothing committed.
+	e.srv.InjectFault(Fault{Method: "POST", Path: api + "/tenants", Delay: 500 * time.Millisecond})
+	c := &http.Client{Timeout: 100 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	req, _ := http.NewRequest("POST", e.ts.URL+api+"/tenants", strings.NewReader(`{"name":"team-b","cluster":"tempo"}`))
+	req.Header.Set("Authorization", adminAuth())
+	if res, err := c.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("expected a client timeout, got %d", res.StatusCode)
+	}
+	time.Sleep(700 * time.Millisecond) // past the delay: a handled request would have committed
+	e.want(e.admin("GET", api+"/tenants/team-b", nil), 404)
+}
+
+func TestFaultDrop(t *testing.T) {
+	e := newEnv(t)
+	e.srv.InjectFault(Fault{Method: "POST", Path: api + "/tenants", Drop: true})
+	r := e.admin("POST", api+"/tenants", map[string]any{"name": "team-a", "cluster": "tempo"})
+	if r.err == nil {
+		t.Fatalf("dropped request got a response: %d %s", r.status, r.body)
+	}
+	// Drop means not handled: nothing was committed.
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 404)
+	e.want(e.admin("POST", api+"/tenants", map[string]any{"name": "team-a", "cluster": "tempo"}), 201)
+}
+
+func TestFaultCommitThenDrop(t *testing.T) {
+	e := newEnv(t)
+	e.mkPolicy("p", []string{"traces:read"}, rlm("*", "tempo"))
+	for _, tc := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/tenants", map[string]any{"name": "team-a", "cluster": "tempo"}},
+		{"/accesspolicies", map[string]any{"name": "p2", "realms": []any{rlm("*", "tempo")}, "scopes": []any{"traces:read"}}},
+		{"/tokens", map[string]any{"name": "tok", "access_policy": "p"}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			e.srv.InjectFault(Fault{Method: "POST", Path: api + tc.path, CommitThenDrop: true})
+			r := e.admin("POST", api+tc.path, tc.body)
+			if r.err == nil {
+				t.Fatalf("response was not dropped: %d %s", r.status, r.body)
+			}
+			// The object was committed although the client never heard so.
+			g := e.want(e.admin("GET", api+tc.path+"/"+tc.body["name"].(string), nil), 200)
+			if g.etag() != `"1"` || g.json(t)["status"] != "active" {
+				t.Errorf("committed object: ETag %s %s", g.etag(), g.body)
+			}
+			e.want(e.admin("POST", api+tc.path, tc.body), 409)
+		})
+	}
+	// Also for an update: the version moved even though the answer was lost.
+	e.srv.InjectFault(Fault{Method: "PUT", Path: api + "/tenants/team-a", CommitThenDrop: true})
+	if r := e.adminIfMatch("PUT", api+"/tenants/team-a", `"1"`, map[string]any{"cluster": "tempo", "display_name": "A"}); r.err == nil {
+		t.Fatalf("response was not dropped: %d", r.status)
+	}
+	e.want(e.adminIfMatch("PUT", api+"/tenants/team-a", `"1"`, map[string]any{"cluster": "tempo", "display_name": "A"}), 412)
+}
+
+func TestCountsAndReset(t *testing.T) {
+	e := newEnv(t)
+	e.mkTenant("team-a", "tempo")
+	e.admin("GET", api+"/tenants/team-a", nil)
+	e.admin("GET", api+"/tenants/team-a", nil)
+	e.call("GET", api+"/tenants", nil, map[string]string{"Authorization": ""}) // 401 still counts
+	e.srv.InjectFault(Fault{Path: api + "/clusters", Status: 503})
+	e.admin("GET", api+"/clusters", nil) // faulted still counts
+	e.data("GET", "/api/search", "team-a", "x")
+	e.admin("GET", "/nowhere", nil)
+	e.call("GET", "/_emulator/counts", nil, nil) // never counted
+
+	want := map[string]int{
+		"POST " + api + "/tenants":       1,
+		"GET " + api + "/tenants/team-a": 2,
+		"GET " + api + "/tenants":        1,
+		"GET " + api + "/clusters":       1,
+		"GET /api/search":                1,
+		"GET /nowhere":                   1,
+	}
+	got := e.srv.Counts()
+	if len(got) != len(want) {
+		t.Errorf("counts %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("count[%q] = %d, want %d (all: %v)", k, got[k], v, got)
+		}
+	}
+	// Counts returns a copy.
+	got["GET /nowhere"] = 99
+	if e.srv.Counts()["GET /nowhere"] != 1 {
+		t.Error("Counts exposes internal state")
+	}
+
+	e.srv.InjectFault(Fault{Path: "*", Status: 500, Times: -1})
+	e.srv.Reset()
+	if c := e.srv.Counts(); len(c) != 0 {
+		t.Errorf("counts after Reset: %v", c)
+	}
+	// Faults are gone, objects are kept.
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 200)
+}
+
+func TestControlSurfaceOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	noAuth := map[string]string{"Authorization": ""}
+
+	r := e.want(e.call("POST", "/_emulator/faults", map[string]any{"method": "GET", "path": api + "/clusters", "status": 503, "retry_after": "3", "times": 2}, noAuth), 204)
+	_ = r
+	r = e.want(e.admin("GET", api+"/clusters", nil), 503)
+	if r.header.Get("Retry-After") != "3" {
+		t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+	e.want(e.admin("GET", api+"/clusters", nil), 503)
+	e.want(e.admin("GET", api+"/clusters", nil), 200)
+
+	// delay_ms and delay (nanoseconds) are both understood.
+	for _, f := range []map[string]any{
+		{"path": api + "/tenants", "delay_ms": 200},
+		{"path": api + "/tenants", "delay": int64(200 * time.Millisecond)},
+	} {
+		e.want(e.call("POST", "/_emulator/faults", f, noAuth), 204)
+		start := time.Now()
+		e.want(e.admin("GET", api+"/tenants", nil), 200)
+		if el := time.Since(start); el < 200*time.Millisecond {
+			t.Errorf("fault %v: answered after %v", f, el)
+		}
+	}
+	e.want(e.call("POST", "/_emulator/faults", map[string]any{"path": api + "/tenants", "drop": true}, noAuth), 204)
+	if r := e.admin("GET", api+"/tenants", nil); r.err == nil {
+		t.Error("drop fault injected over HTTP did not drop")
+	}
+	e.want(e.call("POST", "/_emulator/faults", map[string]any{"path": api + "/tenants", "commit_then_drop": true}, noAuth), 204)
+	if r := e.admin("POST", api+"/tenants", map[string]any{"name": "team-z", "cluster": "tempo"}); r.err == nil {
+		t.Error("commit_then_drop fault injected over HTTP did not drop")
+	}
+	e.want(e.admin("GET", api+"/tenants/team-z", nil), 200)
+
+	for _, bad := range []any{"{", map[string]any{"status": 503}, map[string]any{"path": "/x", "bogus": 1}, map[string]any{"path": "/x", "status": 42}} {
+		e.want(e.call("POST", "/_emulator/faults", bad, noAuth), 400)
+	}
+
+	r = e.want(e.call("GET", "/_emulator/counts", nil, noAuth), 200)
+	var counts map[string]int
+	if err := json.Unmarshal(r.body, &counts); err != nil {
+		t.Fatalf("counts: %v: %s", err, r.body)
+	}
+	if counts["GET "+api+"/clusters"] != 3 {
+		t.Errorf("counts over HTTP: %v", counts)
+	}
+	e.want(e.call("POST", "/_emulator/reset", nil, noAuth), 204)
+	if c := e.srv.Counts(); len(c) != 0 {
+		t.Errorf("counts after reset over HTTP: %v", c)
+	}
+
+	// The clock: advance past a token's expiration.
+	e.mkTenant("team-a", "tempo")
+	e.mkPolicy("p", []string{"traces:write"}, rlm("team-a", "tempo"))
+	s := e.mkToken("tok", "p", testNow.Add(time.Hour).Format(time.RFC3339))
+	e.want(e.data("POST", "/otlp/v1/traces", "team-a", s), 200)
+	r = e.want(e.call("POST", "/_emulator/clock", map[string]any{"advance_seconds": 3600}, noAuth), 200)
+	if r.json(t)["now"] != testNow.Add(time.Hour).Format(time.RFC3339) {
+		t.Errorf("clock answer %s", r.body)
+	}
+	e.want(e.data("POST", "/otlp/v1/traces", "team-a", s), 401)
+	e.want(e.call("POST", "/_emulator/clock", map[string]any{"advance_seconds": -1}, noAuth), 400)
+	e.want(e.call("POST", "/_emulator/clock", map[string]any{}, noAuth), 400)
+
+	e.want(e.call("GET", "/_emulator/faults", nil, noAuth), 405)
+	e.want(e.call("POST", "/_emulator/counts", nil, noAuth), 405)
+	e.want(e.call("GET", "/_emulator/nothing", nil, noAuth), 404)
+	if c := e.srv.Counts(); len(c) == 0 {
+		t.Error("admin requests after reset not counted")
+	} else {
+		for k := range c {
+			if strings.Contains(k, "/_emulator") {
+				t.Errorf("control request counted: %s", k)
+			}
+		}
+	}
+}
+
+func TestControlSurfaceDisabled(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Control = false })
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/_emulator/faults"},
+		{"GET", "/_emulator/counts"},
+		{"POST", "/_emulator/reset"},
+		{"POST", "/_emulator/clock"},
+		{"GET", "/_emulator"},
+	} {
+		r := e.want(e.call(tc.method, tc.path, map[string]any{"path": "*", "status": 500, "advance_seconds": 1e6}, nil), 404)
+		wantErrorBody(t, r)
+	}
+	// Nothing took effect.
+	e.want(e.admin("GET", api+"/tenants", nil), 200)
+	if c := e.srv.Counts(); len(c) != 1 {
+		t.Errorf("counts %v: control requests must not count", c)
+	}
+}

@@ -1,0 +1,163 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a Server.
+type Options struct {
+	// AdminToken is the bootstrap admin token, with every right. Required.
+	AdminToken string
+	// Clusters names the clusters; default {"tempo"}. The first is the
+	// cluster this emulator serves on the data path.
+	Clusters []string
+	// Control enables the /_emulator/ control surface.
+	Control bool
+	// DataDir, when set, makes every acknowledged write durable there.
+	DataDir string
+	// Now is the clock; default time.Now. Advance moves it forward.
+	Now func() time.Time
+}
+
+// Server is an http.Handler serving the admin API, the data-path routes and,
+// if enabled, the control surface. It is safe for concurrent use.
+type Server struct {
+	adminDigest [sha256.Size]byte
+	thisCluster string
+	control     bool
+	clock       func() time.Time
+	offset      atomic.Int64 // nanoseconds added by Advance
+	closed      atomic.Bool
+	store       *store
+	faults      *faultSet
+}
+
+// New builds a Server. With a DataDir it loads the state saved there; an
+// unreadable or corrupt state file is an error naming the file, because
+// silently starting empty would make tests pass against lost data.
+func New(opts Options) (*Server, error) {
+	if opts.AdminToken == "" {
+		return nil, errors.New("emulator: an admin token is required")
+	}
+	clusters := opts.Clusters
+	if len(clusters) == 0 {
+		clusters = []string{"tempo"}
+	}
+	seen := map[string]bool{}
+	for _, c := range clusters {
+		if c == "" || strings.ContainsAny(c, "/ \t\r\n,") {
+			return nil, fmt.Errorf("emulator: invalid cluster name %q", c)
+		}
+		if seen[c] {
+			return nil, fmt.Errorf("emulator: duplicate cluster name %q", c)
+		}
+		seen[c] = true
+	}
+	s := &Server{
+		adminDigest: sha256.Sum256([]byte(opts.AdminToken)),
+		thisCluster: clusters[0],
+		control:     opts.Control,
+		clock:       opts.Now,
+		store:       newStore(),
+		faults:      newFaultSet(),
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+
+	var loaded *stateFile
+	if opts.DataDir != "" {
+		var err error
+		if loaded, err = loadState(opts.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	for _, c := range clusters {
+		created := now
+		if t, ok := loaded.clusterCreated(c); ok {
+			created = t
+		}
+		s.store.clusters = append(s.store.clusters, clusterRec{Name: c, CreatedAt: created})
+	}
+	loaded.restoreInto(s.store)
+	if _, ok := s.store.tenants[systemTenant]; !ok {
+		s.store.tenants[systemTenant] = tenantRec{
+			Name:        systemTenant,
+			DisplayName: systemTenant,
+			Cluster:     s.thisCluster,
+			Status:      statusActive,
+			CreatedAt:   now,
+			Version:     1,
+		}
+	}
+	if opts.DataDir != "" {
+		dir := opts.DataDir
+		s.store.save = func(st *stateFile) error { return saveState(dir, st) }
+		// Saved at once so cluster and __system__ timestamps are stable
+		// across restarts, not only after the first write.
+		if err := s.store.save(s.store.snapshot()); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ServeHTTP dispatches to the control surface, then counts the request and
+// applies any matching fault, then serves the admin API or the data path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if p == "/_emulator" || strings.HasPrefix(p, "/_emulator/") {
+		if !s.control {
+			writeError(w, errStatus(http.StatusNotFound, "no route for %s", p))
+			return
+		}
+		s.serveControl(w, r)
+		return
+	}
+	if s.closed.Load() {
+		writeError(w, errStatus(http.StatusServiceUnavailable, "emulator is closed"))
+		return
+	}
+	if f, ok := s.faults.observe(r); ok && s.applyFault(w, r, f) {
+		return
+	}
+	s.route(w, r)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == basePath || strings.HasPrefix(p, basePath+"/"):
+		s.serveAdmin(w, r)
+	case p == "/otlp/v1/traces" || p == "/api/search":
+		s.serveData(w, r)
+	default:
+		writeError(w, errStatus(http.StatusNotFound, "no route for %s", p))
+	}
+}
+
+// Close stops the server from accepting further writes, so a test that
+// reopens the same DataDir cannot race a stale instance writing to it.
+func (s *Server) Close() error {
+	s.closed.Store(true)
+	s.store.mu.Lock()
+	s.store.closed = true
+	s.store.mu.Unlock()
+	return nil
+}
+
+// Advance moves the emulator's clock forward, e.g. past a token's expiration.
+func (s *Server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+
+// now has second precision because every time on the wire does; comparing
+// at a finer grain would make expiry disagree with what clients read.
+func (s *Server) now() time.Time {
+	return s.clock().Add(time.Duration(s.offset.Load())).UTC().Truncate(time.Second)
+}
