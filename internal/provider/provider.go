@@ -264,7 +264,7 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 }
 
 func (p *tempoProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{NewTenantResource, NewAccessPolicyResource, NewTokenResource}
 }
 
 func (p *tempoProvider) DataSources(context.Context) []func() datasource.DataSource {

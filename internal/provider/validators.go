@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 )
 
@@ -26,7 +28,7 @@ func (v stringCheck) ValidateString(_ context.Context, req validator.StringReque
 		return
 	}
 	if msg := v.check(req.ConfigValue.ValueString()); msg != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+req.Path.String(), msg)
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+attributeName(req.Path), msg)
 	}
 }
 
@@ -77,4 +79,101 @@ func endpointEntry() validator.String {
 func isAddr(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
+}
+
+// Name rules of ADMIN-API.md, checked at plan so that nothing invalid
+// reaches the server.
+var (
+	tenantNameRE = regexp.MustCompile(`^[a-z0-9_-]{3,64}$`)
+	objectNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,128}$`)
+	namePrefixRE = regexp.MustCompile(`^[a-z0-9_-]{1,100}$`)
+	scopeRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$`)
+	selectorRE   = regexp.MustCompile(`^\{.*\}$`)
+)
+
+func tenantName() validator.String {
+	return stringCheck{desc: "3 to 64 characters of a-z, 0-9, _ and -, not starting with __", check: func(s string) string {
+		switch {
+		case !tenantNameRE.MatchString(s):
+			return fmt.Sprintf("%q must be 3 to 64 characters of lower-case letters, digits, _ and -; it is the tenant ID on the data path and cannot change", s)
+		case strings.HasPrefix(s, "__"):
+			return fmt.Sprintf("%q starts with __, which GET reserves for built-in tenants", s)
+		}
+		return ""
+	}}
+}
+
+func objectName(what string) validator.String {
+	return stringCheck{desc: "1 to 128 characters of a-z, 0-9, _ and -", check: func(s string) string {
+		if !objectNameRE.MatchString(s) {
+			return fmt.Sprintf("%q must be 1 to 128 characters of lower-case letters, digits, _ and -; it names the %s for good", s, what)
+		}
+		return ""
+	}}
+}
+
+func namePrefix() validator.String {
+	return stringCheck{desc: "1 to 100 characters of a-z, 0-9, _ and -", check: func(s string) string {
+		if !namePrefixRE.MatchString(s) {
+			return fmt.Sprintf("%q must be 1 to 100 characters of lower-case letters, digits, _ and - (a unique suffix is appended, and a token name has at most 128 characters)", s)
+		}
+		return ""
+	}}
+}
+
+func realmTenant() validator.String {
+	return stringCheck{desc: "a tenant name, or * for every tenant of the cluster", check: func(s string) string {
+		if s != "*" && !tenantNameRE.MatchString(s) {
+			return fmt.Sprintf("%q must be a tenant name (3 to 64 characters of lower-case letters, digits, _ and -) or \"*\" for every tenant of the cluster", s)
+		}
+		return ""
+	}}
+}
+
+func scope() validator.String {
+	return stringCheck{desc: "a scope of the form <resource>:<action>", check: func(s string) string {
+		if !scopeRE.MatchString(s) {
+			return fmt.Sprintf("%q must have the form <resource>:<action> in lower case, such as traces:read, traces:write or admin:read", s)
+		}
+		return ""
+	}}
+}
+
+func labelSelector() validator.String {
+	return stringCheck{desc: "a label selector in braces", check: func(s string) string {
+		if !selectorRE.MatchString(strings.TrimSpace(s)) || strings.TrimSpace(s) != s {
+			return fmt.Sprintf("%q must be a label selector in braces, such as {env=\"prod\"}", s)
+		}
+		return ""
+	}}
+}
+
+func rfc3339() validator.String {
+	return stringCheck{desc: "an RFC 3339 time", check: func(s string) string {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return fmt.Sprintf("%q is not an RFC 3339 time; write it like 2027-01-31T00:00:00Z", s)
+		}
+		return ""
+	}}
+}
+
+func displayName() validator.String {
+	return stringCheck{desc: "a non-empty display name", check: func(s string) string {
+		if strings.TrimSpace(s) == "" {
+			return "display_name must not be empty; leave it out instead"
+		}
+		return ""
+	}}
+}
+
+// attributeName is the name of the attribute a path ends in; the CLI shows
+// where in the configuration it is, so the summary stays short.
+func attributeName(p path.Path) string {
+	steps := p.Steps()
+	for i := len(steps) - 1; i >= 0; i-- {
+		if a, ok := steps[i].(path.PathStepAttributeName); ok {
+			return string(a)
+		}
+	}
+	return p.String()
 }

@@ -1,0 +1,97 @@
+// Package acctest holds what the acceptance tests share: an in-process
+// emulator of the admin API, the provider factories, and the CLI under test.
+//
+// The CLI is chosen with terraform-plugin-testing's own variables:
+// TF_ACC_TERRAFORM_PATH names the binary; for OpenTofu also set
+// TF_ACC_PROVIDER_HOST=registry.opentofu.org. `make test` runs the
+// acceptance tests once per CLI in bin/.
+package acctest
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/emulator"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/provider"
+)
+
+// AdminToken is the emulator's bootstrap admin token in tests.
+const AdminToken = "acctest-admin-token-6f1d0c2a9e"
+
+// Cluster is the emulator's cluster in tests.
+const Cluster = "tempo"
+
+// Env is one emulator serving one test on loopback.
+type Env struct {
+	Emulator *emulator.Server
+	URL      string
+	Client   *adminapi.Client // an admin client, for out-of-band changes
+}
+
+// Start serves a fresh emulator for t and stops it when t ends.
+func Start(t *testing.T, clusters ...string) *Env {
+	t.Helper()
+	if len(clusters) == 0 {
+		clusters = []string{Cluster}
+	}
+	emu, err := emulator.New(emulator.Options{AdminToken: AdminToken, Clusters: clusters, Control: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
+	c, err := adminapi.New(adminapi.Config{URL: srv.URL, Token: AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{Emulator: emu, URL: srv.URL, Client: c}
+}
+
+// ProviderConfig is a provider block for this emulator, with the cluster
+// set so that no discovery request muddles request counts.
+func (e *Env) ProviderConfig() string {
+	return fmt.Sprintf(`
+provider "tempo" {
+  url     = %q
+  token   = %q
+  cluster = %q
+}
+`, e.URL, AdminToken, Cluster)
+}
+
+// Factories serve the provider in-process to the CLI under test.
+func Factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"tempo": providerserver.NewProtocol6WithError(provider.New("test")()),
+	}
+}
+
+// IsOpenTofu reports whether the CLI under test is OpenTofu.
+func IsOpenTofu() bool {
+	return strings.HasPrefix(filepath.Base(os.Getenv("TF_ACC_TERRAFORM_PATH")), "tofu")
+}
+
+// Count returns how many requests the emulator received for "METHOD path",
+// where path is relative to the admin API base.
+func (e *Env) Count(method, path string) int {
+	return e.Emulator.Counts()[method+" "+adminapi.BasePath+path]
+}
+
+// PlanCheckFunc runs f as a plan check. Used as a PreApply check, it marks
+// the moment between plan and apply, for request counts.
+type PlanCheckFunc func() error
+
+// CheckPlan implements plancheck.PlanCheck.
+func (f PlanCheckFunc) CheckPlan(_ context.Context, _ plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	resp.Error = f()
+}

@@ -1,0 +1,331 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*accessPolicyResource)(nil)
+	_ resource.ResourceWithImportState = (*accessPolicyResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*accessPolicyResource)(nil)
+)
+
+// NewAccessPolicyResource is the tempo_access_policy resource.
+func NewAccessPolicyResource() resource.Resource { return &accessPolicyResource{} }
+
+type accessPolicyResource struct{ data *providerData }
+
+type accessPolicyModel struct {
+	Name        types.String `tfsdk:"name"`
+	DisplayName types.String `tfsdk:"display_name"`
+	Realms      types.Set    `tfsdk:"realm"`
+	Scopes      types.Set    `tfsdk:"scopes"`
+	Status      types.String `tfsdk:"status"`
+	CreatedAt   types.String `tfsdk:"created_at"`
+}
+
+type realmModel struct {
+	Tenant        types.String `tfsdk:"tenant"`
+	Cluster       types.String `tfsdk:"cluster"`
+	LabelPolicies types.Set    `tfsdk:"label_policy"`
+}
+
+type labelPolicyModel struct {
+	Selector types.String `tfsdk:"selector"`
+}
+
+var (
+	labelPolicyType = types.ObjectType{AttrTypes: map[string]attr.Type{"selector": types.StringType}}
+	realmType       = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"tenant":       types.StringType,
+		"cluster":      types.StringType,
+		"label_policy": types.SetType{ElemType: labelPolicyType},
+	}}
+)
+
+func (r *accessPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_access_policy"
+}
+
+func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A GET access policy: the scopes (such as `traces:read`) it grants on its realms (tenants of a cluster). " +
+			"Tokens carry an access policy's rights.\n\n" +
+			"Realms, label policies and scopes are sets: their order carries no meaning and never shows in a plan. " +
+			"Destroying a policy marks it `inactive`, which stops its tokens from working; the name stays taken.",
+		Attributes: map[string]schema.Attribute{
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name: 1 to 128 characters of lower-case letters, digits, `_` and `-`. Changing it replaces the policy.",
+				Required:            true,
+				Validators:          []validator.String{objectName("access policy")},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"display_name": schema.StringAttribute{
+				MarkdownDescription: "Human-readable name.",
+				Optional:            true,
+				Validators:          []validator.String{displayName()},
+			},
+			"scopes": schema.SetAttribute{
+				MarkdownDescription: "What the policy allows, each as `<resource>:<action>`: `traces:read`, `traces:write` and `traces:delete` for traces, " +
+					"`admin:read` and `admin:write` for the admin API itself; other GET-family scopes such as `metrics:read` are accepted as written.",
+				Required:    true,
+				ElementType: types.StringType,
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(scope()),
+				},
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "`active` or `inactive`. Defaults to `active`; a policy deactivated outside Terraform shows as a change back to `active`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(adminapi.StatusActive),
+				Validators:          []validator.String{stringvalidator.OneOf(adminapi.StatusActive, adminapi.StatusInactive)},
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "When the policy was created (RFC 3339), as the server reports it.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"realm": schema.SetNestedBlock{
+				MarkdownDescription: "A tenant of a cluster the scopes apply to. At least one.",
+				Validators:          []validator.Set{setvalidator.IsRequired(), setvalidator.SizeAtLeast(1)},
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"tenant": schema.StringAttribute{
+							MarkdownDescription: "Tenant name, or `*` for every tenant of the cluster. The tenant need not exist yet.",
+							Required:            true,
+							Validators:          []validator.String{realmTenant()},
+						},
+						"cluster": schema.StringAttribute{
+							MarkdownDescription: "Cluster of the tenant. Defaults to the provider's `cluster`.",
+							Optional:            true,
+							Computed:            true,
+							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+						},
+					},
+					Blocks: map[string]schema.Block{
+						"label_policy": schema.SetNestedBlock{
+							MarkdownDescription: "Restricts the realm to data matching a label selector. Label-based access control applies to metrics and logs; GET accepts it for traces but does not filter spans by it.",
+							NestedObject: schema.NestedBlockObject{
+								Attributes: map[string]schema.Attribute{
+									"selector": schema.StringAttribute{
+										MarkdownDescription: "Label selector in braces, such as `{env=\"prod\"}`.",
+										Required:            true,
+										Validators:          []validator.String{labelSelector()},
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (r *accessPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = dataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan gives realms without a cluster the provider's cluster, so that
+// the plan shows it and a later plan compares like with like.
+func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		softDeleteWarning(&resp.Diagnostics, "access policy")
+		return
+	}
+	var plan accessPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || plan.Realms.IsUnknown() || plan.Realms.IsNull() || r.data == nil {
+		return
+	}
+	var realms []realmModel
+	resp.Diagnostics.Append(plan.Realms.ElementsAs(ctx, &realms, false)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	changed := false
+	for i := range realms {
+		if !realms[i].Cluster.IsUnknown() {
+			continue
+		}
+		cluster, err := r.data.Cluster(ctx)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("realm"), "Cannot choose a realm's cluster", err.Error())
+			return
+		}
+		realms[i].Cluster = types.StringValue(cluster)
+		changed = true
+	}
+	if !changed {
+		return
+	}
+	set, diags := types.SetValueFrom(ctx, realmType, realms)
+	resp.Diagnostics.Append(diags...)
+	plan.Realms = set
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+func (m *accessPolicyModel) toAPI(ctx context.Context, diags *diag.Diagnostics) adminapi.AccessPolicy {
+	p := adminapi.AccessPolicy{
+		Name:        m.Name.ValueString(),
+		DisplayName: m.DisplayName.ValueString(),
+		Status:      m.Status.ValueString(),
+	}
+	diags.Append(m.Scopes.ElementsAs(ctx, &p.Scopes, false)...)
+	slices.Sort(p.Scopes)
+	var realms []realmModel
+	diags.Append(m.Realms.ElementsAs(ctx, &realms, false)...)
+	for _, rm := range realms {
+		realm := adminapi.Realm{Tenant: rm.Tenant.ValueString(), Cluster: rm.Cluster.ValueString()}
+		var lps []labelPolicyModel
+		diags.Append(rm.LabelPolicies.ElementsAs(ctx, &lps, false)...)
+		for _, lp := range lps {
+			realm.LabelPolicies = append(realm.LabelPolicies, adminapi.LabelPolicy{Selector: lp.Selector.ValueString()})
+		}
+		p.Realms = append(p.Realms, realm)
+	}
+	return p
+}
+
+func (m *accessPolicyModel) fromAPI(ctx context.Context, p *adminapi.AccessPolicy, diags *diag.Diagnostics) {
+	m.Name = types.StringValue(p.Name)
+	m.DisplayName = nullIfEmpty(p.DisplayName)
+	m.Status = types.StringValue(p.Status)
+	m.CreatedAt = types.StringValue(p.CreatedAt)
+	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)
+	diags.Append(d...)
+	m.Scopes = scopes
+	realms := make([]realmModel, 0, len(p.Realms))
+	for _, r := range p.Realms {
+		lps := make([]labelPolicyModel, 0, len(r.LabelPolicies))
+		for _, lp := range r.LabelPolicies {
+			lps = append(lps, labelPolicyModel{Selector: types.StringValue(lp.Selector)})
+		}
+		set, d := types.SetValueFrom(ctx, labelPolicyType, lps)
+		diags.Append(d...)
+		realms = append(realms, realmModel{Tenant: types.StringValue(r.Tenant), Cluster: types.StringValue(r.Cluster), LabelPolicies: set})
+	}
+	set, d := types.SetValueFrom(ctx, realmType, realms)
+	diags.Append(d...)
+	m.Realms = set
+}
+
+func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan accessPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	want := plan.toAPI(ctx, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	got, err := r.data.client.CreateAccessPolicy(ctx, want)
+	if errors.Is(err, adminapi.ErrNameTaken) {
+		got, err = r.adopt(ctx, want, resp)
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot create access policy %q", want.Name), err)
+		return
+	}
+	if got == nil {
+		return
+	}
+	plan.fromAPI(ctx, got, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+// adopt re-activates an inactive policy of the same name with the planned
+// fields; an active one must be imported instead.
+func (r *accessPolicyResource) adopt(ctx context.Context, want adminapi.AccessPolicy, resp *resource.CreateResponse) (*adminapi.AccessPolicy, error) {
+	existing, err := r.data.client.GetAccessPolicy(ctx, want.Name)
+	if err != nil {
+		return nil, err
+	}
+	if existing.Status == adminapi.StatusActive {
+		nameTakenError(&resp.Diagnostics, "tempo_access_policy", "access policy", want.Name)
+		return nil, nil
+	}
+	want.Version = existing.Version
+	got, err := r.data.client.UpdateAccessPolicy(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	reactivatedWarning(&resp.Diagnostics, "access policy", want.Name, existing.Status)
+	return got, nil
+}
+
+func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state accessPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	got, err := r.data.client.GetAccessPolicy(ctx, state.Name.ValueString())
+	if isNotFound(err) {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Access policy %q no longer exists", state.Name.ValueString()),
+			"The server does not know the policy; it is removed from the state and the next plan creates it.")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read access policy %q", state.Name.ValueString()), err)
+		return
+	}
+	state.fromAPI(ctx, got, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan accessPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	want := plan.toAPI(ctx, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	want.Version = readVersion(ctx, req.Private)
+	got, err := r.data.client.UpdateAccessPolicy(ctx, want)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot update access policy %q", want.Name), err)
+		return
+	}
+	plan.fromAPI(ctx, got, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state accessPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.data.client.DeleteAccessPolicy(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot deactivate access policy %q", state.Name.ValueString()), err)
+	}
+}
+
+func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+}

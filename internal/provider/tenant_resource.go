@@ -1,0 +1,239 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*tenantResource)(nil)
+	_ resource.ResourceWithImportState = (*tenantResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*tenantResource)(nil)
+)
+
+// NewTenantResource is the tempo_tenant resource.
+func NewTenantResource() resource.Resource { return &tenantResource{} }
+
+type tenantResource struct{ data *providerData }
+
+type tenantModel struct {
+	Name        types.String `tfsdk:"name"`
+	DisplayName types.String `tfsdk:"display_name"`
+	Cluster     types.String `tfsdk:"cluster"`
+	Status      types.String `tfsdk:"status"`
+	CreatedAt   types.String `tfsdk:"created_at"`
+}
+
+func (r *tenantResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_tenant"
+}
+
+func (r *tenantResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A GET tenant. Its name is the tenant ID that trace writers and readers send on the data path.\n\n" +
+			"Destroying a tenant marks it `inactive`: the admin API v3 has no hard delete and the name stays taken. " +
+			"Creating a tenant whose name exists as inactive re-activates it, with a warning.",
+		Attributes: map[string]schema.Attribute{
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Tenant ID: 3 to 64 characters of lower-case letters, digits, `_` and `-`; names starting with `__` are reserved. Changing it replaces the tenant.",
+				Required:            true,
+				Validators:          []validator.String{tenantName()},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"display_name": schema.StringAttribute{
+				MarkdownDescription: "Human-readable name. Defaults to `name`.",
+				Optional:            true,
+				Computed:            true,
+				Validators:          []validator.String{displayName()},
+			},
+			"cluster": schema.StringAttribute{
+				MarkdownDescription: "GET cluster the tenant belongs to; the tenant is usable only from it. Defaults to the provider's `cluster`. Changing it replaces the tenant.",
+				Optional:            true,
+				Computed:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				PlanModifiers: []planmodifier.String{
+					stringplanmodifier.UseStateForUnknown(),
+					stringplanmodifier.RequiresReplace(),
+				},
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "`active` or `inactive`. Defaults to `active`; a tenant deactivated outside Terraform shows as a change back to `active`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(adminapi.StatusActive),
+				Validators:          []validator.String{stringvalidator.OneOf(adminapi.StatusActive, adminapi.StatusInactive)},
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "When the tenant was created (RFC 3339), as the server reports it.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+		},
+	}
+}
+
+func (r *tenantResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = dataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan fills in the defaults that depend on other values, so that the
+// plan shows real values rather than "known after apply".
+func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		softDeleteWarning(&resp.Diagnostics, "tenant")
+		return
+	}
+	var plan, config tenantModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if config.DisplayName.IsNull() && !plan.Name.IsUnknown() {
+		plan.DisplayName = plan.Name
+	}
+	if plan.Cluster.IsUnknown() && r.data != nil {
+		cluster, err := r.data.Cluster(ctx)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("cluster"), "Cannot choose the tenant's cluster", err.Error())
+			return
+		}
+		plan.Cluster = types.StringValue(cluster)
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+func (m *tenantModel) toAPI() adminapi.Tenant {
+	return adminapi.Tenant{
+		Name:        m.Name.ValueString(),
+		DisplayName: m.DisplayName.ValueString(),
+		Cluster:     m.Cluster.ValueString(),
+		Status:      m.Status.ValueString(),
+	}
+}
+
+func (m *tenantModel) fromAPI(t *adminapi.Tenant) {
+	m.Name = types.StringValue(t.Name)
+	m.DisplayName = types.StringValue(t.DisplayName)
+	m.Cluster = types.StringValue(t.Cluster)
+	m.Status = types.StringValue(t.Status)
+	m.CreatedAt = types.StringValue(t.CreatedAt)
+}
+
+func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan tenantModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	want := plan.toAPI()
+	got, err := r.data.client.CreateTenant(ctx, want)
+	if errors.Is(err, adminapi.ErrNameTaken) {
+		got, err = r.adopt(ctx, want, resp)
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot create tenant %q", want.Name), err)
+		return
+	}
+	if got == nil {
+		return // adopt explained why not
+	}
+	plan.fromAPI(got)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+// adopt handles a create whose name is taken: an inactive tenant is
+// re-activated with the planned fields; an active one belongs to someone
+// else, or to configuration that should import it.
+func (r *tenantResource) adopt(ctx context.Context, want adminapi.Tenant, resp *resource.CreateResponse) (*adminapi.Tenant, error) {
+	existing, err := r.data.client.GetTenant(ctx, want.Name)
+	if err != nil {
+		return nil, err
+	}
+	if existing.Status == adminapi.StatusActive {
+		nameTakenError(&resp.Diagnostics, "tempo_tenant", "tenant", want.Name)
+		return nil, nil
+	}
+	if existing.Cluster != want.Cluster {
+		resp.Diagnostics.AddAttributeError(path.Root("cluster"), fmt.Sprintf("Tenant %q exists, inactive, in another cluster", want.Name),
+			fmt.Sprintf("The inactive tenant %q belongs to cluster %q, and a tenant's cluster cannot change; tenant names are never freed. Set cluster = %q to re-activate it, or choose another name.",
+				want.Name, existing.Cluster, existing.Cluster))
+		return nil, nil
+	}
+	want.Version = existing.Version
+	got, err := r.data.client.UpdateTenant(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	reactivatedWarning(&resp.Diagnostics, "tenant", want.Name, existing.Status)
+	return got, nil
+}
+
+func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state tenantModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	got, err := r.data.client.GetTenant(ctx, state.Name.ValueString())
+	if isNotFound(err) {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Tenant %q no longer exists", state.Name.ValueString()),
+			"The server does not know the tenant; it is removed from the state and the next plan creates it.")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read tenant %q", state.Name.ValueString()), err)
+		return
+	}
+	state.fromAPI(got)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan tenantModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	want := plan.toAPI()
+	want.Version = readVersion(ctx, req.Private)
+	got, err := r.data.client.UpdateTenant(ctx, want)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot update tenant %q", want.Name), err)
+		return
+	}
+	plan.fromAPI(got)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state tenantModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.data.client.DeleteTenant(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot deactivate tenant %q", state.Name.ValueString()), err)
+	}
+}
+
+func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+}

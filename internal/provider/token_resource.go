@@ -1,0 +1,291 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*tokenResource)(nil)
+	_ resource.ResourceWithImportState = (*tokenResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*tokenResource)(nil)
+)
+
+// NewTokenResource is the tempo_token resource.
+func NewTokenResource() resource.Resource { return &tokenResource{} }
+
+type tokenResource struct{ data *providerData }
+
+type tokenModel struct {
+	Name         types.String `tfsdk:"name"`
+	NamePrefix   types.String `tfsdk:"name_prefix"`
+	DisplayName  types.String `tfsdk:"display_name"`
+	AccessPolicy types.String `tfsdk:"access_policy"`
+	Expiration   types.String `tfsdk:"expiration"`
+	Token        types.String `tfsdk:"token"`
+	Status       types.String `tfsdk:"status"`
+	CreatedAt    types.String `tfsdk:"created_at"`
+}
+
+func (r *tokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_token"
+}
+
+func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A GET access token with the rights of one access policy. Trace writers and readers send it as the password of HTTP Basic auth, with the tenant as the user.\n\n" +
+			"Tokens are immutable: every change replaces the token. The secret (`token`) is known only from the create response, " +
+			"and a token name can never be used again, even after revocation — so prefer `name_prefix`, which gets a unique suffix on each replacement. " +
+			"A token revoked or expired outside Terraform is dropped from the state with a warning, and the next plan creates a new one. " +
+			"Destroying a token revokes it at once.",
+		Attributes: map[string]schema.Attribute{
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Token name: 1 to 128 characters of lower-case letters, digits, `_` and `-`. Exactly one of `name` or `name_prefix` is required. " +
+					"A name cannot be reused, so a change that replaces a token with a fixed name fails at plan; with `name_prefix` this is the generated name.",
+				Optional: true,
+				Computed: true,
+				Validators: []validator.String{
+					objectName("token"),
+					stringvalidator.ExactlyOneOf(path.MatchRoot("name"), path.MatchRoot("name_prefix")),
+				},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
+			},
+			"name_prefix": schema.StringAttribute{
+				MarkdownDescription: "Creates a unique name beginning with this prefix: a `-` (unless the prefix ends in `-` or `_`) and 12 random characters are appended. 1 to 100 characters of lower-case letters, digits, `_` and `-`.",
+				Optional:            true,
+				Validators:          []validator.String{namePrefix()},
+				PlanModifiers:       replace,
+			},
+			"display_name": schema.StringAttribute{
+				MarkdownDescription: "Human-readable name. Changing it replaces the token.",
+				Optional:            true,
+				Validators:          []validator.String{displayName()},
+				PlanModifiers:       replace,
+			},
+			"access_policy": schema.StringAttribute{
+				MarkdownDescription: "Name of the active access policy whose rights the token carries. Changing it replaces the token.",
+				Required:            true,
+				Validators:          []validator.String{objectName("access policy")},
+				PlanModifiers:       replace,
+			},
+			"expiration": schema.StringAttribute{
+				MarkdownDescription: "When the token stops working, as an RFC 3339 time in the future (checked when the token is created). No expiry when omitted. Changing it replaces the token.",
+				Optional:            true,
+				Validators:          []validator.String{rfc3339()},
+				PlanModifiers:       replace,
+			},
+			"token": schema.StringAttribute{
+				MarkdownDescription: "The secret, known only from the create response. Null for an imported token.",
+				Computed:            true,
+				Sensitive:           true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"status": schema.StringAttribute{
+				MarkdownDescription: "`active` while the token works.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "When the token was created (RFC 3339), as the server reports it.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+		},
+	}
+}
+
+func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = dataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan catches at plan what would otherwise fail half-way through an
+// apply: an expiration already past, and a token name that is taken.
+func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, config tokenModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	if !req.State.Raw.IsNull() {
+		var state tokenModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		replaced := !plan.NamePrefix.Equal(state.NamePrefix) || !plan.DisplayName.Equal(state.DisplayName) ||
+			!plan.AccessPolicy.Equal(state.AccessPolicy) || !plan.Expiration.Equal(state.Expiration)
+		if replaced && !config.Name.IsNull() && plan.Name.Equal(state.Name) {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token %q would be replaced under the same name", state.Name.ValueString()),
+				"Tokens are immutable, so this change replaces the token, and the admin API never lets a token name be used again, even after revocation. "+
+					"Give the token a new name, or use name_prefix instead of name so that every replacement gets a unique one.")
+		}
+		if replaced && config.Name.IsNull() {
+			plan.Name = types.StringUnknown() // a new name is generated
+			resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+		}
+		return // the replacement's create is planned in a call of its own
+	}
+
+	if !plan.Expiration.IsNull() && !plan.Expiration.IsUnknown() {
+		if exp, err := time.Parse(time.RFC3339, plan.Expiration.ValueString()); err == nil && !exp.After(time.Now()) {
+			resp.Diagnostics.AddAttributeError(path.Root("expiration"), "Token expiration is in the past",
+				fmt.Sprintf("%s has passed; a new token needs an expiration in the future.", plan.Expiration.ValueString()))
+		}
+	}
+	if config.Name.IsNull() || plan.Name.IsUnknown() || r.data == nil {
+		return
+	}
+	name := plan.Name.ValueString()
+	existing, err := r.data.client.GetToken(ctx, name)
+	switch {
+	case isNotFound(err):
+	case err != nil:
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot check whether token name %q is free", name), err)
+	default:
+		resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token name %q is already taken", name),
+			fmt.Sprintf("A token named %q exists on the server (status %s), and a token name can never be used again. "+
+				"Choose another name, or use name_prefix so that a unique name is generated. "+
+				"If this is the token you meant, import it: terraform import 'tempo_token.<resource name>' %s (its secret cannot be recovered).",
+				name, existing.Status, name))
+	}
+}
+
+func (m *tokenModel) fromAPI(t *adminapi.Token) {
+	m.Name = types.StringValue(t.Name)
+	m.DisplayName = nullIfEmpty(t.DisplayName)
+	m.AccessPolicy = types.StringValue(t.AccessPolicy)
+	m.Status = types.StringValue(t.Status)
+	m.CreatedAt = types.StringValue(t.CreatedAt)
+	// Keep the configured spelling of the expiration when the server writes
+	// the same instant differently (another offset, fewer digits).
+	if !sameInstant(m.Expiration.ValueString(), t.Expiration) {
+		m.Expiration = nullIfEmpty(t.Expiration)
+	}
+}
+
+func sameInstant(a, b string) bool {
+	ta, errA := time.Parse(time.RFC3339, a)
+	tb, errB := time.Parse(time.RFC3339, b)
+	return errA == nil && errB == nil && ta.Equal(tb)
+}
+
+// generateName appends a random suffix to prefix. Twelve characters of
+// a-z0-9 make a collision with another run practically impossible.
+func generateName(prefix string) string {
+	if !strings.HasSuffix(prefix, "-") && !strings.HasSuffix(prefix, "_") {
+		prefix += "-"
+	}
+	return prefix + strings.ToLower(rand.Text()[:12])
+}
+
+func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan tokenModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := plan.Name.ValueString()
+	if plan.Name.IsUnknown() || plan.Name.IsNull() {
+		name = generateName(plan.NamePrefix.ValueString())
+	}
+	got, err := r.data.client.CreateToken(ctx, adminapi.Token{
+		Name:         name,
+		DisplayName:  plan.DisplayName.ValueString(),
+		AccessPolicy: plan.AccessPolicy.ValueString(),
+		Expiration:   plan.Expiration.ValueString(),
+	})
+	if err != nil {
+		summary := fmt.Sprintf("Cannot create token %q", name)
+		if errors.Is(err, adminapi.ErrNameTaken) {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), summary,
+				err.Error()+". A token name can never be used again: choose another name, or use name_prefix.")
+			return
+		}
+		addAPIError(&resp.Diagnostics, summary, err)
+		return
+	}
+	plan.fromAPI(got)
+	plan.Token = types.StringValue(got.Secret.Reveal())
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state tokenModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := state.Name.ValueString()
+	got, err := r.data.client.GetToken(ctx, name)
+	if err != nil && !isNotFound(err) {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read token %q", name), err)
+		return
+	}
+	if gone := tokenGone(got, err); gone != "" {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
+			"It no longer works, so it is removed from the state and the next plan creates a replacement. "+
+				"With a fixed name the replacement needs a new one, since token names are never reused; name_prefix handles this by itself.")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	state.fromAPI(got)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+}
+
+// tokenGone says why a token read back no longer works, or "" when it does.
+func tokenGone(t *adminapi.Token, err error) string {
+	switch {
+	case isNotFound(err):
+		return "no longer exists"
+	case t.Status != adminapi.StatusActive:
+		return "was revoked outside Terraform"
+	}
+	if exp, perr := time.Parse(time.RFC3339, t.Expiration); perr == nil && !exp.After(time.Now()) {
+		return "has expired"
+	}
+	return ""
+}
+
+// Update is never called: every attribute a practitioner sets replaces the
+// token. It exists because the framework requires it.
+func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.Diagnostics.AddError("Tokens cannot be updated", "Every change to a token replaces it; this is a bug in the provider.")
+}
+
+func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state tokenModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.data.client.DeleteToken(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot revoke token %q", state.Name.ValueString()), err)
+	}
+}
+
+func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	resp.Diagnostics.AddWarning(fmt.Sprintf("Imported token %q has no secret", req.ID),
+		"The admin API shows a token's secret only once, when it is created, so the imported token's token attribute stays null. "+
+			"If something needs the secret, replace the token (with name_prefix) so that Terraform creates it and keeps the new secret.")
+}
