@@ -81,8 +81,8 @@ func TestAccBadInputRejectedAtPlan(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: acctest.Factories(),
 				Steps: []resource.TestStep{{
-					Config:      cfg,
-					PlanOnly:    true,
+					Config:   cfg,
+					PlanOnly: true,
 					// The CLI wraps long messages: any space may be a line break.
 					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
 				}},
