@@ -1,0 +1,4 @@
+import {
+  to = tempo_access_policy.payments_write
+  id = "payments-write"
+}

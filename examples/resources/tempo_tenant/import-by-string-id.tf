@@ -1,0 +1,4 @@
+import {
+  to = tempo_tenant.payments
+  id = "payments"
+}

@@ -1,0 +1,4 @@
+resource "tempo_tenant" "payments" {
+  name         = "payments"
+  display_name = "Payments team"
+}
