@@ -192,7 +192,7 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("url: %q is not a valid URL: %v", raw, err)
+		return nil, fmt.Errorf("url: %q is not a valid URL: %w", raw, err)
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("url: %s carries credentials; put the admin token in token or token_file instead", u.Redacted())
@@ -220,7 +220,7 @@ func adminToken(cfg Config) (string, error) {
 	case cfg.TokenFile != "":
 		b, err := os.ReadFile(cfg.TokenFile)
 		if err != nil {
-			return "", fmt.Errorf("token_file: cannot read the admin token: %v", err)
+			return "", fmt.Errorf("token_file: cannot read the admin token: %w", err)
 		}
 		t := strings.TrimSpace(string(b))
 		if t == "" {
@@ -241,7 +241,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CACertFile != "" {
 		b, err := os.ReadFile(cfg.CACertFile)
 		if err != nil {
-			return nil, fmt.Errorf("ca_cert_file: %v", err)
+			return nil, fmt.Errorf("ca_cert_file: %w", err)
 		}
 		pem = b
 	}
@@ -258,7 +258,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.ClientCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.ClientCertFile, cfg.ClientKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("client_cert_file/client_key_file: %v", err)
+			return nil, fmt.Errorf("client_cert_file/client_key_file: %w", err)
 		}
 		t.Certificates = []tls.Certificate{cert}
 	}
@@ -334,7 +334,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		c.logRequest(ctx, req.Request, body, nil, nil, attempts, start, err)
 		return nil, c.transportError(op, err, attempts)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		c.logRequest(ctx, req.Request, body, resp, nil, attempts, start, err)

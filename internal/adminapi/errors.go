@@ -112,12 +112,12 @@ func kindOf(status int) error {
 // hintFor says what to do about an error kind, where there is a general
 // answer; operations add more specific hints.
 func hintFor(kind error) string {
-	switch kind {
-	case ErrUnauthorized:
+	switch {
+	case errors.Is(kind, ErrUnauthorized):
 		return "Check the admin token (token, token_file or TEMPO_ADMIN_TOKEN)"
-	case ErrForbidden:
+	case errors.Is(kind, ErrForbidden):
 		return "The token is valid but its access policy lacks the admin:read or admin:write scope this needs"
-	case ErrServer, ErrRateLimited:
+	case errors.Is(kind, ErrServer), errors.Is(kind, ErrRateLimited):
 		return "The request was retried; try again later or raise max_retries"
 	}
 	return ""
@@ -148,7 +148,7 @@ func decodeError(op string, status int, body []byte) *Error {
 	if len(e.Message) > maxMessage {
 		e.Message = e.Message[:maxMessage] + "…"
 	}
-	if e.Field == "" && e.kind == ErrValidation {
+	if e.Field == "" && errors.Is(e.kind, ErrValidation) {
 		// Servers that do not send a field usually start the message with it.
 		if f, _, ok := strings.Cut(e.Message, ":"); ok && !strings.ContainsAny(f, " \t") {
 			e.Field = f

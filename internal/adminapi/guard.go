@@ -43,7 +43,7 @@ func newGuard(scheme string, allowed []string, r Resolver) (*guard, error) {
 		case strings.Contains(entry, "/"):
 			p, err := netip.ParsePrefix(entry)
 			if err != nil {
-				return nil, fmt.Errorf("allowed_endpoints: %q is not a valid CIDR: %v", raw, err)
+				return nil, fmt.Errorf("allowed_endpoints: %q is not a valid CIDR: %w", raw, err)
 			}
 			g.prefixes = append(g.prefixes, p.Masked())
 		default:

@@ -169,6 +169,6 @@ func saveState(dir string, st *stateFile) (err error) {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }

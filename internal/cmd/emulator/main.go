@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer emu.Close()
+	defer func() { _ = emu.Close() }()
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -168,9 +168,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The listening line comes last: scripts treat it as "ready" and may stop
 	// reading there, so the generated token must already be printed.
 	if generated {
-		fmt.Fprintf(stdout, "admin token: %s\n", c.adminToken)
+		_, _ = fmt.Fprintf(stdout, "admin token: %s\n", c.adminToken)
 	}
-	fmt.Fprintf(stdout, "emulator listening on %s://%s cluster=%s\n", scheme, ln.Addr(), c.clusters[0])
+	_, _ = fmt.Fprintf(stdout, "emulator listening on %s://%s cluster=%s\n", scheme, ln.Addr(), c.clusters[0])
 
 	select {
 	case err := <-serveErr:

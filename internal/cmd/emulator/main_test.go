@@ -205,7 +205,8 @@ func TestGeneratedTokenLogsAndGracefulShutdown(t *testing.T) {
 
 	// A drop fault closes the connection; the log says so.
 	want(t, do(t, c, "POST", p.url+"/_emulator/faults", "", "", map[string]any{"path": api + "/tenants", "drop": true}), 204)
-	if _, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(p.url + api + "/tenants"); err == nil {
+	if resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(p.url + api + "/tenants"); err == nil {
+		_ = resp.Body.Close()
 		t.Error("drop fault did not drop")
 	}
 
