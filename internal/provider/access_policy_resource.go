@@ -217,19 +217,40 @@ func (m *accessPolicyModel) fromAPI(ctx context.Context, p *adminapi.AccessPolic
 	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)
 	diags.Append(d...)
 	m.Scopes = scopes
-	realms := make([]realmModel, 0, len(p.Realms))
-	for _, r := range p.Realms {
-		lps := make([]labelPolicyModel, 0, len(r.LabelPolicies))
+	m.Realms = realmsValue(p.Realms, "label_policy", diags)
+}
+
+// realmsValue converts the server's realms into a set of realm objects, for
+// the resource and the data source alike. lpKey names the label policy
+// attribute: the resource's block is label_policy, the data source's
+// attribute label_policies.
+func realmsValue(realms []adminapi.Realm, lpKey string, diags *diag.Diagnostics) types.Set {
+	objType := types.ObjectType{AttrTypes: map[string]attr.Type{
+		"tenant":  types.StringType,
+		"cluster": types.StringType,
+		lpKey:     types.SetType{ElemType: labelPolicyType},
+	}}
+	elems := make([]attr.Value, 0, len(realms))
+	for _, r := range realms {
+		lps := make([]attr.Value, 0, len(r.LabelPolicies))
 		for _, lp := range r.LabelPolicies {
-			lps = append(lps, labelPolicyModel{Selector: types.StringValue(lp.Selector)})
+			v, d := types.ObjectValue(labelPolicyType.AttrTypes, map[string]attr.Value{"selector": types.StringValue(lp.Selector)})
+			diags.Append(d...)
+			lps = append(lps, v)
 		}
-		set, d := types.SetValueFrom(ctx, labelPolicyType, lps)
+		lpSet, d := types.SetValue(labelPolicyType, lps)
 		diags.Append(d...)
-		realms = append(realms, realmModel{Tenant: types.StringValue(r.Tenant), Cluster: types.StringValue(r.Cluster), LabelPolicies: set})
+		v, d := types.ObjectValue(objType.AttrTypes, map[string]attr.Value{
+			"tenant":  types.StringValue(r.Tenant),
+			"cluster": types.StringValue(r.Cluster),
+			lpKey:     lpSet,
+		})
+		diags.Append(d...)
+		elems = append(elems, v)
 	}
-	set, d := types.SetValueFrom(ctx, realmType, realms)
+	set, d := types.SetValue(objType, elems)
 	diags.Append(d...)
-	m.Realms = set
+	return set
 }
 
 func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
