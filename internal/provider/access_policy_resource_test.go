@@ -118,6 +118,13 @@ func TestAccAccessPolicy(t *testing.T) {
 				ImportStateVerifyIdentifierAttribute: "name",
 			},
 			{
+				Config:          env.ProviderConfig() + policyV2,
+				ResourceName:    "tempo_access_policy.rw",
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportStateId:   "team-a-rw",
+			},
+			{
 				// Drift in every managed field at once, then deactivation.
 				PreConfig: func() {
 					cur, err := env.Client.GetAccessPolicy(ctx, "team-a-rw")

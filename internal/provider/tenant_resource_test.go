@@ -63,6 +63,18 @@ resource "tempo_tenant" "a" {
 				ImportStateVerifyIdentifierAttribute: "name",
 			},
 			{
+				// The same through an import block, planned with no changes.
+				Config: env.ProviderConfig() + `
+resource "tempo_tenant" "a" {
+  name         = "team-a"
+  display_name = "Team A"
+}`,
+				ResourceName:    "tempo_tenant.a",
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportStateId:   "team-a",
+			},
+			{
 				// Drift: deactivated and renamed out of band.
 				PreConfig: func() {
 					cur, err := env.Client.GetTenant(ctx, "team-a")
