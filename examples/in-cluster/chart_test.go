@@ -1,0 +1,375 @@
+// Package incluster_test checks the in-cluster pieces: the Helm chart renders
+// what it must and rejects bad values, and the runner's entrypoint, run as
+// the Job runs it, applies tenancy and writes token Secrets through a real
+// Kubernetes API.
+package incluster_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const (
+	chartDir  = "helm/tempo-tenancy"
+	valuesDir = "helm/values"
+)
+
+// repoRoot is the directory holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// tool returns a CLI from bin/, built by make tools.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is not built: run make tools (%v)", p, err)
+	}
+	return p
+}
+
+func helm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(tool(t, "helm"), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	err := cmd.Run()
+	return out.String(), err
+}
+
+type object = map[string]any
+
+// splitManifests decodes a multi-document YAML stream into objects.
+func splitManifests(t *testing.T, stream string) []object {
+	t.Helper()
+	var objs []object
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(stream, -1) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var o object
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("rendered YAML does not parse: %v\n%s", err, doc)
+		}
+		if o != nil {
+			objs = append(objs, o)
+		}
+	}
+	return objs
+}
+
+// render runs helm template with the given values files.
+func render(t *testing.T, release, namespace string, values ...string) []object {
+	t.Helper()
+	args := []string{"template", release, chartDir, "--namespace", namespace}
+	for _, v := range values {
+		args = append(args, "-f", v)
+	}
+	out, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	return splitManifests(t, out)
+}
+
+// get walks a decoded object along keys and list indexes.
+func get(o any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := o.(map[string]any)
+			if !ok {
+				return nil
+			}
+			o = m[k]
+		case int:
+			l, ok := o.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			o = l[k]
+		}
+	}
+	return o
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+func byKind(objs []object, kind string) []object {
+	var out []object
+	for _, o := range objs {
+		if o["kind"] == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func TestChartLint(t *testing.T) {
+	for _, v := range []string{"minimal.yaml", "multi-namespace.yaml"} {
+		if out, err := helm(t, "lint", "--strict", chartDir, "-f", filepath.Join(valuesDir, v)); err != nil {
+			t.Errorf("helm lint with %s: %v\n%s", v, err, out)
+		}
+	}
+}
+
+// Each file in helm/values/bad starts with "# want: <regexp>": helm must
+// refuse the values and say that, naming the field.
+func TestChartRejectsBadValues(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(valuesDir, "bad", "*.yaml"))
+	if len(files) < 10 {
+		t.Fatalf("only %d bad values files", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(string(b), "\n")
+			want, ok := strings.CutPrefix(first, "# want: ")
+			if !ok {
+				t.Fatal("the file does not start with # want: <regexp>")
+			}
+			out, err := helm(t, "template", "x", chartDir, "-f", filepath.Join(valuesDir, "minimal.yaml"), "-f", f)
+			if err == nil {
+				t.Fatalf("helm accepted the values:\n%s", out)
+			}
+			if !regexp.MustCompile(want).MatchString(strings.ReplaceAll(out, "\n", " ")) {
+				t.Fatalf("the error does not match %q:\n%s", want, out)
+			}
+		})
+	}
+}
+
+func TestChartJob(t *testing.T) {
+	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "multi-namespace.yaml"))
+	jobs := byKind(objs, "Job")
+	if len(jobs) != 1 {
+		t.Fatalf("%d Jobs, want 1", len(jobs))
+	}
+	job := jobs[0]
+	ann := get(job, "metadata", "annotations").(map[string]any)
+	for k, want := range map[string]string{
+		"helm.sh/hook":               "post-install,post-upgrade",
+		"helm.sh/hook-weight":        "5",
+		"helm.sh/hook-delete-policy": "before-hook-creation",
+	} {
+		if ann[k] != want {
+			t.Errorf("annotation %s = %v, want %q", k, ann[k], want)
+		}
+	}
+	checks := []struct {
+		path []any
+		want any
+	}{
+		{[]any{"spec", "backoffLimit"}, float64(1)},
+		{[]any{"spec", "activeDeadlineSeconds"}, float64(900)},
+		{[]any{"spec", "template", "spec", "restartPolicy"}, "Never"},
+		{[]any{"spec", "template", "spec", "serviceAccountName"}, "tenancy-tempo-tenancy"},
+		{[]any{"spec", "template", "spec", "securityContext", "runAsNonRoot"}, true},
+		{[]any{"spec", "template", "spec", "securityContext", "seccompProfile", "type"}, "RuntimeDefault"},
+		{[]any{"spec", "template", "spec", "containers", 0, "securityContext", "readOnlyRootFilesystem"}, true},
+		{[]any{"spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation"}, false},
+		{[]any{"spec", "template", "spec", "containers", 0, "securityContext", "runAsNonRoot"}, true},
+		{[]any{"spec", "template", "spec", "containers", 0, "securityContext", "seccompProfile", "type"}, "RuntimeDefault"},
+		{[]any{"spec", "template", "spec", "containers", 0, "securityContext", "capabilities", "drop", 0}, "ALL"},
+		{[]any{"spec", "template", "spec", "containers", 0, "resources", "limits", "memory"}, "512Mi"},
+		{[]any{"spec", "template", "spec", "containers", 0, "resources", "requests", "cpu"}, "100m"},
+		{[]any{"spec", "template", "spec", "containers", 0, "image"}, "registry.example.internal/tempo-tenancy-runner:0.1.0"},
+	}
+	for _, c := range checks {
+		if got := get(job, c.path...); got != c.want {
+			t.Errorf("%v = %v, want %v", c.path, got, c.want)
+		}
+	}
+	// Every writable path is a volume; the admin token and CA are mounted read-only.
+	mounts := map[string]bool{}
+	for _, m := range get(job, "spec", "template", "spec", "containers", 0, "volumeMounts").([]any) {
+		mounts[get(m, "mountPath").(string)] = get(m, "readOnly") == true
+	}
+	for path, ro := range map[string]bool{
+		"/var/run/tempo-tenancy/config": true, "/var/run/tempo-tenancy/work": false, "/tmp": false,
+		"/var/run/secrets/tempo/admin": true, "/var/run/secrets/tempo/ca": true,
+	} {
+		if got, ok := mounts[path]; !ok || got != ro {
+			t.Errorf("mount %s: present %v, read-only %v; want read-only %v", path, ok, got, ro)
+		}
+	}
+}
+
+// The RBAC and NetworkPolicy manifests are compared with golden files, and
+// the Secrets the runner may touch are checked against the values exactly.
+func TestChartRBACAndNetworkPolicy(t *testing.T) {
+	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "multi-namespace.yaml"))
+
+	grants := map[string][]string{}
+	for _, r := range byKind(objs, "Role") {
+		ns := get(r, "metadata", "namespace").(string)
+		for _, rule := range get(r, "rules").([]any) {
+			res := strs(get(rule, "resources"))
+			verbs := strs(get(rule, "verbs"))
+			names := get(rule, "resourceNames")
+			if slices.Contains(verbs, "*") || slices.Contains(res, "*") {
+				t.Errorf("role %s/%v grants a wildcard", ns, get(r, "metadata", "name"))
+			}
+			if ns != "tempo" && names == nil {
+				t.Errorf("role in %s grants %v on %v without naming the Secrets", ns, verbs, res)
+			}
+			if names != nil && slices.Contains(res, "secrets") && !strings.HasPrefix(strs(names)[0], "tfstate-") {
+				grants[ns] = append(grants[ns], strs(names)...)
+			}
+		}
+	}
+	want := map[string][]string{
+		"grafana": {"tempo-datasource", "tempo-datasource-backup"},
+		"team-a":  {"tempo-token"},
+		"team-b":  {"tempo-token"},
+	}
+	if b1, b2 := mustJSON(grants), mustJSON(want); b1 != b2 {
+		t.Errorf("token Secret grants = %s, want %s", b1, b2)
+	}
+	for _, rb := range byKind(objs, "RoleBinding") {
+		subj := get(rb, "subjects", 0)
+		if get(subj, "kind") != "ServiceAccount" || get(subj, "name") != "tenancy-tempo-tenancy" || get(subj, "namespace") != "tempo" {
+			t.Errorf("role binding %v binds %v", get(rb, "metadata", "name"), subj)
+		}
+	}
+
+	var golden []object
+	for _, o := range objs {
+		switch o["kind"] {
+		case "Role", "RoleBinding", "NetworkPolicy", "ServiceAccount":
+			golden = append(golden, o)
+		}
+	}
+	got, err := yaml.Marshal(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareGolden(t, "testdata/multi-namespace-rbac-netpol.golden.yaml", got)
+
+	np := byKind(objs, "NetworkPolicy")
+	if len(np) != 1 {
+		t.Fatalf("%d NetworkPolicies, want 1", len(np))
+	}
+	if types := strs(get(np[0], "spec", "policyTypes")); !slices.Contains(types, "Egress") || !slices.Contains(types, "Ingress") {
+		t.Errorf("policyTypes = %v", types)
+	}
+	egress := get(np[0], "spec", "egress").([]any)
+	if len(egress) != 3 {
+		t.Fatalf("%d egress rules, want admin API, Kubernetes API and DNS", len(egress))
+	}
+	if get(egress[0], "ports", 0, "port") != float64(3100) || get(egress[0], "to", 0, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") != "tempo" {
+		t.Errorf("admin API rule = %v", egress[0])
+	}
+	if get(egress[1], "to", 0, "ipBlock", "cidr") != "10.0.0.1/32" || get(egress[1], "ports", 0, "port") != float64(6443) {
+		t.Errorf("Kubernetes API rule = %v", egress[1])
+	}
+	if get(egress[2], "ports", 0, "port") != float64(53) {
+		t.Errorf("DNS rule = %v", egress[2])
+	}
+}
+
+// The Terraform variables are generated from the values, not written by hand.
+func TestChartGeneratesTerraformVariables(t *testing.T) {
+	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "multi-namespace.yaml"))
+	cm := byKind(objs, "ConfigMap")[0]
+	var vars struct {
+		Tenants        map[string]map[string]any `json:"tenants"`
+		AccessPolicies map[string]struct {
+			Scopes []string `json:"scopes"`
+			Realms []struct {
+				Tenant, Cluster string
+				LabelPolicies   []string `json:"label_policies"`
+			} `json:"realms"`
+		} `json:"access_policies"`
+		Tokens map[string]struct {
+			Name         string `json:"name"`
+			NamePrefix   string `json:"name_prefix"`
+			AccessPolicy string `json:"access_policy"`
+			Rotation     string `json:"rotation"`
+			Secret       struct{ Namespace, Name, Key string }
+		} `json:"tokens"`
+		CACertFile string `json:"ca_cert_file"`
+	}
+	if err := json.Unmarshal([]byte(get(cm, "data", "terraform.tfvars.json").(string)), &vars); err != nil {
+		t.Fatal(err)
+	}
+	if len(vars.Tenants) != 2 || vars.Tenants["team-a"]["display_name"] != "Team A" {
+		t.Errorf("tenants = %v", vars.Tenants)
+	}
+	gr := vars.AccessPolicies["grafana-read"]
+	if len(gr.Realms) != 2 || gr.Realms[1].Cluster != "tempo" || gr.Realms[1].LabelPolicies[0] != `{env="prod"}` {
+		t.Errorf("grafana-read = %+v", gr)
+	}
+	tok := vars.Tokens["team-b-otel"]
+	if tok.NamePrefix != "team-b-otel" || tok.Secret.Namespace != "team-b" || tok.Secret.Key != "password" {
+		t.Errorf("team-b-otel = %+v", tok)
+	}
+	if vars.CACertFile != "/var/run/secrets/tempo/ca/ca.crt" {
+		t.Errorf("ca_cert_file = %q", vars.CACertFile)
+	}
+	var backend map[string]any
+	_ = json.Unmarshal([]byte(get(cm, "data", "backend.tf.json").(string)), &backend)
+	k := get(backend, "terraform", "backend", "kubernetes")
+	if get(k, "secret_suffix") != "tenancy-tempo-tenancy" || get(k, "in_cluster_config") != true || get(k, "namespace") != "tempo" {
+		t.Errorf("backend = %v", k)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the rendering; review the change and run go test -update:\n%s", path, got)
+	}
+}
