@@ -1,0 +1,480 @@
+package incluster_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/emulator"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/kubetest"
+)
+
+const (
+	release        = "tenancy"
+	releaseNS      = "tempo"
+	emuAdminToken  = "runner-test-admin-token-8c41f0"
+	runnerUID      = "65532"
+	providerVer    = "0.1.0"
+	imageCLIConfig = "/usr/share/tempo-tenancy/plugins"
+)
+
+// runnerEnv is what the test stands up once: a Kubernetes API, the admin
+// API emulator, and the runner image's content (OpenTofu, the provider in a
+// filesystem mirror, the CLI configuration and the entrypoint) in a
+// directory the runner's non-root user can read.
+type runnerEnv struct {
+	kube       *kubetest.Cluster
+	kubeconfig string // admin, for helm
+	emu        *emulator.Server
+	emuURL     string
+	admin      *adminapi.Client
+	image      string // the stand-in for the image's filesystem
+	secrets    []string
+}
+
+func newRunnerEnv(t *testing.T) *runnerEnv {
+	t.Helper()
+	kubetest.SkipUnlessEnabled(t)
+	if os.Geteuid() != 0 {
+		t.Fatal("the runner test needs root: it runs the entrypoint in a private mount namespace with the Job's mounts, as uid " + runnerUID)
+	}
+	for _, c := range []string{"unshare", "setpriv", "mount", "curl", "jq"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Fatalf("%s is needed by the runner test (and jq and curl by the runner image): %v", c, err)
+		}
+	}
+	root := repoRoot(t)
+	e := &runnerEnv{kube: kubetest.Start(t)}
+	e.kubeconfig = e.kube.Kubeconfig(t, e.kube.AdminToken)
+
+	emu, err := emulator.New(emulator.Options{AdminToken: emuAdminToken, Clusters: []string{"tempo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
+	e.emu, e.emuURL = emu, srv.URL
+	if e.admin, err = adminapi.New(adminapi.Config{URL: srv.URL, Token: emuAdminToken}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The image's content, readable by the runner's user wherever the
+	// repository is checked out.
+	e.image = worldReadableDir(t)
+	mirror := filepath.Join(e.image, "plugins")
+	target := filepath.Join(mirror, "registry.opentofu.org/tempo-tenancy/tempo", providerVer, "linux_amd64")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+providerVer, "-o", filepath.Join(target, "terraform-provider-tempo_v"+providerVer), ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	copyFile(t, tool(t, "tofu"), filepath.Join(e.image, "tofu"), 0o755)
+	copyFile(t, filepath.Join(root, "examples/in-cluster/runner/entrypoint.sh"), filepath.Join(e.image, "tempo-tenancy-runner"), 0o755)
+	tfrc, err := os.ReadFile(filepath.Join(root, "examples/in-cluster/runner/cli.tfrc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(tfrc, []byte(imageCLIConfig)) {
+		t.Fatalf("runner/cli.tfrc no longer names %s", imageCLIConfig)
+	}
+	writeFile(t, filepath.Join(e.image, "cli.tfrc"), bytes.ReplaceAll(tfrc, []byte(imageCLIConfig), []byte(mirror)), 0o644)
+	for _, p := range []string{filepath.Join(e.image, "plugins"), filepath.Dir(target), target} {
+		_ = os.Chmod(p, 0o755)
+	}
+	_ = filepath.Walk(mirror, func(p string, info os.FileInfo, err error) error {
+		if err == nil {
+			_ = os.Chmod(p, info.Mode()|0o055)
+		}
+		return nil
+	})
+
+	// Namespaces and the admin token Secret that GET's tokengen would make.
+	for _, ns := range []string{releaseNS, "team-a", "grafana"} {
+		e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Namespace", "metadata": object{"name": ns}})
+	}
+	e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Secret",
+		"metadata":   object{"name": "tempo-admin-token", "namespace": releaseNS},
+		"stringData": object{"token": emuAdminToken}})
+	e.secrets = []string{emuAdminToken}
+	return e
+}
+
+// values is the chart's values for this test's cluster and emulator.
+func (e *runnerEnv) values(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "values.yaml")
+	head := fmt.Sprintf(`adminApi:
+  url: %s
+  cluster: tempo
+  tokenSecret: {name: tempo-admin-token, key: token}
+  allowedEndpoints: [127.0.0.0/8]
+runner:
+  image: {repository: registry.example.internal/tempo-tenancy-runner, tag: "%s"}
+`, e.emuURL, providerVer)
+	writeFile(t, p, []byte(head+body), 0o644)
+	return p
+}
+
+// helmUpgrade installs or upgrades the release without running hooks: no
+// kubelet runs here, so the Job is run by runJob instead.
+func (e *runnerEnv) helmUpgrade(t *testing.T, values string) object {
+	t.Helper()
+	out, err := helm(t, "upgrade", "--install", "--no-hooks", release, chartDir, "--namespace", releaseNS,
+		"-f", values, "--kubeconfig", e.kubeconfig)
+	if err != nil {
+		t.Fatalf("helm upgrade: %v\n%s", err, out)
+	}
+	out, err = helm(t, "get", "hooks", release, "--namespace", releaseNS, "--kubeconfig", e.kubeconfig)
+	if err != nil {
+		t.Fatalf("helm get hooks: %v\n%s", err, out)
+	}
+	jobs := byKind(splitManifests(t, out), "Job")
+	if len(jobs) != 1 {
+		t.Fatalf("%d hook Jobs in the release, want 1", len(jobs))
+	}
+	return jobs[0]
+}
+
+// runJob runs the Job's container as its pod would: the entrypoint of the
+// image with the container's args and environment, as uid 65532, with the
+// service account's real token and every volume mounted at its mountPath,
+// in a private mount namespace. It returns the output and the exit error.
+func (e *runnerEnv) runJob(t *testing.T, job object) (string, error) {
+	t.Helper()
+	pod := get(job, "spec", "template", "spec")
+	ctr := get(pod, "containers", 0)
+	ns := get(job, "metadata", "namespace").(string)
+	sa := get(pod, "serviceAccountName").(string)
+	if get(pod, "automountServiceAccountToken") != true {
+		t.Fatal("the Job does not mount its service account token")
+	}
+
+	base := worldReadableDir(t)
+	type mount struct{ src, dst string }
+	var mounts []mount
+	volumes := map[string]any{}
+	for _, v := range get(pod, "volumes").([]any) {
+		volumes[get(v, "name").(string)] = v
+	}
+	for i, m := range get(ctr, "volumeMounts").([]any) {
+		name, dst := get(m, "name").(string), get(m, "mountPath").(string)
+		if !strings.HasPrefix(dst, "/var/run/") && dst != "/tmp" {
+			t.Fatalf("mount %s at %s: the test can only reproduce mounts under /var/run and /tmp", name, dst)
+		}
+		if dst == "/tmp" {
+			continue // the host's /tmp stands in; it may hold this checkout
+		}
+		src := filepath.Join(base, fmt.Sprintf("vol%d", i))
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		v := volumes[name]
+		switch {
+		case get(v, "configMap") != nil:
+			code, body := e.kube.Do(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/configmaps/%s", ns, get(v, "configMap", "name")), nil, "")
+			if code != http.StatusOK {
+				t.Fatalf("reading the ConfigMap of volume %s: %d %s", name, code, body)
+			}
+			var cm struct{ Data map[string]string }
+			_ = json.Unmarshal(body, &cm)
+			for k, val := range cm.Data {
+				writeFile(t, filepath.Join(src, k), []byte(val), 0o644)
+			}
+		case get(v, "secret") != nil:
+			code, body := e.kube.Do(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/secrets/%s", ns, get(v, "secret", "secretName")), nil, "")
+			if code != http.StatusOK {
+				t.Fatalf("reading the Secret of volume %s: %d %s", name, code, body)
+			}
+			var s struct{ Data map[string][]byte }
+			_ = json.Unmarshal(body, &s)
+			for _, it := range get(v, "secret", "items").([]any) {
+				writeFile(t, filepath.Join(src, get(it, "path").(string)), s.Data[get(it, "key").(string)], 0o444)
+			}
+		case get(v, "emptyDir") != nil:
+			chownRunner(t, src)
+		default:
+			t.Fatalf("volume %s: unsupported kind %v", name, v)
+		}
+		mounts = append(mounts, mount{src, dst})
+	}
+	// What the kubelet mounts for automountServiceAccountToken.
+	saDir := filepath.Join(base, "serviceaccount")
+	_ = os.MkdirAll(saDir, 0o755)
+	writeFile(t, filepath.Join(saDir, "token"), []byte(e.kube.ServiceAccountToken(t, ns, sa)), 0o444)
+	writeFile(t, filepath.Join(saDir, "ca.crt"), e.kube.CAPEM, 0o444)
+	writeFile(t, filepath.Join(saDir, "namespace"), []byte(ns), 0o444)
+	mounts = append(mounts, mount{saDir, "/var/run/secrets/kubernetes.io/serviceaccount"})
+
+	u, _ := url.Parse(e.kube.URL)
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"KUBERNETES_SERVICE_HOST=" + u.Hostname(),
+		"KUBERNETES_SERVICE_PORT=" + u.Port(),
+		// The image's ENV.
+		"TF_CLI_CONFIG_FILE=" + filepath.Join(e.image, "cli.tfrc"),
+		"TENANCY_TF=" + filepath.Join(e.image, "tofu"),
+	}
+	for _, v := range get(ctr, "env").([]any) {
+		env = append(env, fmt.Sprintf("%s=%s", get(v, "name"), get(v, "value")))
+	}
+	var script strings.Builder
+	script.WriteString("set -e\nmount -t tmpfs -o mode=755 tmpfs /run\n")
+	for _, m := range mounts {
+		fmt.Fprintf(&script, "mkdir -p %q && mount --bind %q %q\n", m.dst, m.src, m.dst)
+	}
+	args := []string{"--reuid=" + runnerUID, "--regid=" + runnerUID, "--clear-groups", "--", "env", "-i"}
+	args = append(args, env...)
+	args = append(args, filepath.Join(e.image, "tempo-tenancy-runner"))
+	for _, a := range get(ctr, "args").([]any) {
+		args = append(args, a.(string))
+	}
+	script.WriteString("exec setpriv")
+	for _, a := range args {
+		fmt.Fprintf(&script, " %q", a)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", script.String())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// secret reads a Secret's data as the admin; nil when it does not exist.
+func (e *runnerEnv) secret(t *testing.T, ns, name string) (map[string]string, string) {
+	t.Helper()
+	code, body := e.kube.Do(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/secrets/%s", ns, name), nil, "")
+	if code == http.StatusNotFound {
+		return nil, ""
+	}
+	if code != http.StatusOK {
+		t.Fatalf("reading secret %s/%s: %d %s", ns, name, code, body)
+	}
+	var s struct {
+		Metadata struct{ ResourceVersion string }
+		Data     map[string]string
+	}
+	_ = json.Unmarshal(body, &s)
+	out := map[string]string{}
+	for k, v := range s.Data {
+		b, _ := base64.StdEncoding.DecodeString(v)
+		out[k] = string(b)
+	}
+	return out, s.Metadata.ResourceVersion
+}
+
+// writeTraces tries a token on the emulator's data path.
+func (e *runnerEnv) writeTraces(t *testing.T, tenant, secret string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.emuURL+"/otlp/v1/traces", strings.NewReader("{}"))
+	req.SetBasicAuth(tenant, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// noSecrets fails when the runner's output holds any secret seen so far.
+func (e *runnerEnv) noSecrets(t *testing.T, out string) {
+	t.Helper()
+	for _, s := range e.secrets {
+		if s != "" && strings.Contains(out, s) {
+			t.Errorf("the runner printed a secret")
+		}
+	}
+}
+
+const valuesV1 = `
+tenants:
+  - {name: team-a, displayName: Team A}
+  - {name: team-b, displayName: Team B}
+accessPolicies:
+  - name: team-a-write
+    scopes: [traces:write]
+    realms: [{tenant: team-a}]
+  - name: grafana-read
+    scopes: [traces:read]
+    realms: [{tenant: team-a}, {tenant: team-b}]
+tokens:
+  - namePrefix: team-a-otel
+    accessPolicy: team-a-write
+    rotation: "1"
+    secret: {namespace: team-a, name: tempo-token, key: token}
+  - namePrefix: grafana
+    accessPolicy: grafana-read
+    secret: {namespace: grafana, name: tempo-datasource, key: token}
+`
+
+// The upgrade edits a policy, rotates a token, removes a tenant and a token.
+const valuesV2 = `
+tenants:
+  - {name: team-a, displayName: Team A}
+accessPolicies:
+  - name: team-a-write
+    scopes: [traces:write, traces:read]
+    realms: [{tenant: team-a}]
+  - name: grafana-read
+    scopes: [traces:read]
+    realms: [{tenant: team-a}, {tenant: team-b}]
+tokens:
+  - namePrefix: team-a-otel
+    accessPolicy: team-a-write
+    rotation: "2"
+    secret: {namespace: team-a, name: tempo-token, key: token}
+`
+
+func TestRunnerEndToEnd(t *testing.T) {
+	e := newRunnerEnv(t)
+	ctx := context.Background()
+
+	// First install: everything is created and the token Secrets written.
+	job := e.helmUpgrade(t, e.values(t, valuesV1))
+	out, err := e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("first run: %v\n%s", err, out)
+	}
+	for _, want := range []string{"tofu plan", "will be created", "Apply complete!", "secret team-a/tempo-token", "secret grafana/tempo-datasource"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("first run output lacks %q:\n%s", want, out)
+		}
+	}
+	teamA, rv1 := e.secret(t, "team-a", "tempo-token")
+	grafana, _ := e.secret(t, "grafana", "tempo-datasource")
+	if teamA["token"] == "" || grafana["token"] == "" {
+		t.Fatalf("token Secrets not written: team-a %v, grafana %v", teamA != nil, grafana != nil)
+	}
+	e.secrets = append(e.secrets, teamA["token"], grafana["token"])
+	e.noSecrets(t, out)
+	if code := e.writeTraces(t, "team-a", teamA["token"]); code != http.StatusOK {
+		t.Errorf("team-a's collector token from its Secret: HTTP %d, want 200", code)
+	}
+	if code := e.writeTraces(t, "team-b", teamA["token"]); code != http.StatusForbidden {
+		t.Errorf("team-a's token writing to team-b: HTTP %d, want 403", code)
+	}
+	if tb, err := e.admin.GetTenant(ctx, "team-b"); err != nil || tb.Status != adminapi.StatusActive {
+		t.Fatalf("team-b = %+v, %v", tb, err)
+	}
+
+	// The runner's identity reaches only its own Secrets.
+	sa := "system:serviceaccount:" + releaseNS + ":" + release + "-tempo-tenancy"
+	for _, p := range []string{
+		"/api/v1/namespaces/" + releaseNS + "/secrets/tempo-admin-token",
+		"/api/v1/namespaces/team-a/secrets",
+		"/api/v1/namespaces/team-a/secrets/other",
+		"/api/v1/namespaces/default/secrets/tempo-token",
+	} {
+		if code, _ := e.kube.Do(t, "GET", p, nil, sa); code != http.StatusForbidden {
+			t.Errorf("as the runner, GET %s: HTTP %d, want 403", p, code)
+		}
+	}
+	if code, _ := e.kube.Do(t, "GET", "/api/v1/namespaces/team-a/secrets/tempo-token", nil, sa); code != http.StatusOK {
+		t.Errorf("as the runner, GET its own Secret: HTTP %d, want 200", code)
+	}
+
+	// A second run changes nothing.
+	out, err = e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "No changes") || strings.Contains(out, "Apply complete") {
+		t.Errorf("second run was not a no-op:\n%s", out)
+	}
+	if _, rv := e.secret(t, "team-a", "tempo-token"); rv != rv1 {
+		t.Errorf("second run rewrote team-a's Secret (resourceVersion %s -> %s)", rv1, rv)
+	}
+	e.noSecrets(t, out)
+
+	// Upgrade: policy edited, team-a's token rotated, team-b and the Grafana token removed.
+	job = e.helmUpgrade(t, e.values(t, valuesV2))
+	out, err = e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("upgrade run: %v\n%s", err, out)
+	}
+	e.noSecrets(t, out)
+	p, err := e.admin.GetAccessPolicy(ctx, "team-a-write")
+	if err != nil || !slices.Contains(p.Scopes, "traces:read") {
+		t.Errorf("team-a-write after the upgrade = %+v, %v; want traces:read added", p, err)
+	}
+	rotated, rv2 := e.secret(t, "team-a", "tempo-token")
+	e.secrets = append(e.secrets, rotated["token"])
+	if rotated["token"] == "" || rotated["token"] == teamA["token"] || rv2 == rv1 {
+		t.Errorf("team-a's Secret was not rewritten with the rotated token")
+	}
+	if code := e.writeTraces(t, "team-a", rotated["token"]); code != http.StatusOK {
+		t.Errorf("rotated token: HTTP %d, want 200", code)
+	}
+	if code := e.writeTraces(t, "team-a", teamA["token"]); code != http.StatusUnauthorized {
+		t.Errorf("token before rotation: HTTP %d, want 401 (revoked)", code)
+	}
+	if tb, err := e.admin.GetTenant(ctx, "team-b"); err != nil || tb.Status != adminapi.StatusInactive {
+		t.Errorf("team-b after removal = %+v, %v; want inactive", tb, err)
+	}
+	if s, _ := e.secret(t, "grafana", "tempo-datasource"); s != nil {
+		t.Errorf("the removed token's Secret grafana/tempo-datasource still exists")
+	}
+	if code := e.writeTraces(t, "team-a", grafana["token"]); code != http.StatusUnauthorized {
+		t.Errorf("removed Grafana token: HTTP %d, want 401 (revoked)", code)
+	}
+
+	// The next upgrade drops the grant on the Secret that is gone.
+	e.helmUpgrade(t, e.values(t, valuesV2))
+	if code, _ := e.kube.Do(t, "GET", "/apis/rbac.authorization.k8s.io/v1/namespaces/grafana/roles/"+release+"-tempo-tenancy-token-secrets", nil, ""); code != http.StatusNotFound {
+		t.Errorf("the Role in grafana outlived the Secret it was for: HTTP %d", code)
+	}
+}
+
+func worldReadableDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "tempo-runner-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func chownRunner(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.Chown(dir, 65532, 65532); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(path, mode)
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, b, mode)
+}
