@@ -1,0 +1,658 @@
+// Package atlantis_test checks the Atlantis configuration of the in-cluster
+// example against Atlantis' documented schema: the repo-level atlantis.yaml
+// (version 3) and the server-side repos.yaml, with their custom workflows.
+//
+// Both files are decoded strictly into structs that mirror the documented
+// keys, so a misspelt or invented key fails here instead of being ignored.
+// Then the rules that make the pull-request workflow safe are checked: the
+// workflow is fixed server-side, applies need approval, plans run with the
+// read-only credential and applies with the write credential.
+package atlantis_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	repoConfigFile   = "atlantis.yaml"
+	serverConfigFile = "repos.yaml"
+	// The repository the example configures, as repos.yaml names it.
+	tenancyRepoID = "github.com/example-org/observability-tenancy"
+)
+
+// ---------------------------------------------------------------------------
+// The schema, as Atlantis documents it.
+
+// RepoCfg is the repo-level atlantis.yaml (runatlantis.io/docs/repo-level-atlantis-yaml).
+type RepoCfg struct {
+	Version                   *int                `json:"version"`
+	Automerge                 *bool               `json:"automerge,omitempty"`
+	AutoDiscover              *AutoDiscover       `json:"autodiscover,omitempty"`
+	DeleteSourceBranchOnMerge *bool               `json:"delete_source_branch_on_merge,omitempty"`
+	ParallelPlan              *bool               `json:"parallel_plan,omitempty"`
+	ParallelApply             *bool               `json:"parallel_apply,omitempty"`
+	AbortOnExecutionOrderFail *bool               `json:"abort_on_execution_order_fail,omitempty"`
+	Projects                  []Project           `json:"projects,omitempty"`
+	Workflows                 map[string]Workflow `json:"workflows,omitempty"`
+	AllowedRegexpPrefixes     []string            `json:"allowed_regexp_prefixes,omitempty"`
+}
+
+// Project is one entry of projects in atlantis.yaml.
+type Project struct {
+	Name                       *string    `json:"name,omitempty"`
+	Branch                     *string    `json:"branch,omitempty"`
+	Dir                        *string    `json:"dir"`
+	Workspace                  *string    `json:"workspace,omitempty"`
+	ExecutionOrderGroup        *int       `json:"execution_order_group,omitempty"`
+	DestroyExecutionOrderGroup *int       `json:"destroy_execution_order_group,omitempty"`
+	DependsOn                  []string   `json:"depends_on,omitempty"`
+	DeleteSourceBranchOnMerge  *bool      `json:"delete_source_branch_on_merge,omitempty"`
+	RepoLocking                *bool      `json:"repo_locking,omitempty"`
+	RepoLocks                  *RepoLocks `json:"repo_locks,omitempty"`
+	CustomPolicyCheck          *bool      `json:"custom_policy_check,omitempty"`
+	Autoplan                   *Autoplan  `json:"autoplan,omitempty"`
+	TerraformDistribution      *string    `json:"terraform_distribution,omitempty"`
+	TerraformVersion           *string    `json:"terraform_version,omitempty"`
+	SilencePRComments          []string   `json:"silence_pr_comments,omitempty"`
+	// Restricted: only with the matching allowed_overrides server-side.
+	PlanRequirements   []string `json:"plan_requirements,omitempty"`
+	ApplyRequirements  []string `json:"apply_requirements,omitempty"`
+	ImportRequirements []string `json:"import_requirements,omitempty"`
+	Workflow           *string  `json:"workflow,omitempty"`
+}
+
+// Autoplan is a project's autoplan block.
+type Autoplan struct {
+	Enabled      *bool    `json:"enabled,omitempty"`
+	WhenModified []string `json:"when_modified,omitempty"`
+}
+
+// RepoLocks is a project's or repo's repo_locks block.
+type RepoLocks struct {
+	Mode string `json:"mode"`
+}
+
+// AutoDiscover is the autodiscover block.
+type AutoDiscover struct {
+	Mode        string   `json:"mode,omitempty"`
+	IgnorePaths []string `json:"ignore_paths,omitempty"`
+}
+
+// GlobalCfg is the server-side repos.yaml (runatlantis.io/docs/server-side-repo-config).
+type GlobalCfg struct {
+	Repos     []Repo              `json:"repos,omitempty"`
+	Workflows map[string]Workflow `json:"workflows,omitempty"`
+	// Documented but not used by this example; accepted as they are.
+	Policies  json.RawMessage `json:"policies,omitempty"`
+	Metrics   json.RawMessage `json:"metrics,omitempty"`
+	TeamAuthz json.RawMessage `json:"team_authz,omitempty"`
+}
+
+// Repo is one entry of repos in repos.yaml.
+type Repo struct {
+	ID                        string        `json:"id"`
+	Branch                    *string       `json:"branch,omitempty"`
+	RepoConfigFile            *string       `json:"repo_config_file,omitempty"`
+	Workflow                  *string       `json:"workflow,omitempty"`
+	PlanRequirements          []string      `json:"plan_requirements,omitempty"`
+	ApplyRequirements         []string      `json:"apply_requirements,omitempty"`
+	ImportRequirements        []string      `json:"import_requirements,omitempty"`
+	AllowedOverrides          []string      `json:"allowed_overrides,omitempty"`
+	AllowedWorkflows          []string      `json:"allowed_workflows,omitempty"`
+	AllowCustomWorkflows      *bool         `json:"allow_custom_workflows,omitempty"`
+	DeleteSourceBranchOnMerge *bool         `json:"delete_source_branch_on_merge,omitempty"`
+	RepoLocking               *bool         `json:"repo_locking,omitempty"`
+	RepoLocks                 *RepoLocks    `json:"repo_locks,omitempty"`
+	PolicyCheck               *bool         `json:"policy_check,omitempty"`
+	CustomPolicyCheck         *bool         `json:"custom_policy_check,omitempty"`
+	AutoDiscover              *AutoDiscover `json:"autodiscover,omitempty"`
+	SilencePRComments         []string      `json:"silence_pr_comments,omitempty"`
+	PreWorkflowHooks          []Hook        `json:"pre_workflow_hooks,omitempty"`
+	PostWorkflowHooks         []Hook        `json:"post_workflow_hooks,omitempty"`
+}
+
+// Hook is a pre or post workflow hook.
+type Hook struct {
+	Run         string `json:"run"`
+	Description string `json:"description,omitempty"`
+	Commands    string `json:"commands,omitempty"`
+	Shell       string `json:"shell,omitempty"`
+	ShellArgs   string `json:"shellArgs,omitempty"`
+}
+
+// Workflow is a custom workflow: one list of steps per stage.
+type Workflow struct {
+	Plan        *Stage `json:"plan,omitempty"`
+	Apply       *Stage `json:"apply,omitempty"`
+	Import      *Stage `json:"import,omitempty"`
+	StateRm     *Stage `json:"state_rm,omitempty"`
+	PolicyCheck *Stage `json:"policy_check,omitempty"`
+}
+
+// Stage is the steps of one stage.
+type Stage struct {
+	Steps []Step `json:"steps"`
+}
+
+// Built-in steps: a bare name, or the name with extra_args.
+var builtinSteps = []string{"init", "plan", "show", "policy_check", "apply", "version", "import", "state_rm"}
+
+// Step is one step of a stage: a built-in (`init`, `plan: {extra_args}`), a
+// custom `run` or `multienv` command (a string, or a map with `command`), or
+// an `env` step (`name` and exactly one of `value` or `command`).
+type Step struct {
+	Name      string // the step type: a built-in name, run, multienv or env
+	ExtraArgs []string
+	Run       *CommandStep
+	Env       *EnvStep
+}
+
+// CommandStep is the body of a run or multienv step.
+type CommandStep struct {
+	Command     string `json:"command"`
+	Output      string `json:"output,omitempty"`
+	RegexFilter string `json:"regex_filter,omitempty"`
+	Shell       string `json:"shell,omitempty"`
+	ShellArgs   string `json:"shellArgs,omitempty"`
+}
+
+// EnvStep is the body of an env step.
+type EnvStep struct {
+	Name      string  `json:"name"`
+	Value     *string `json:"value,omitempty"`
+	Command   *string `json:"command,omitempty"`
+	Shell     string  `json:"shell,omitempty"`
+	ShellArgs string  `json:"shellArgs,omitempty"`
+}
+
+// UnmarshalJSON decodes the three shapes of a step, as strictly as the rest.
+func (s *Step) UnmarshalJSON(data []byte) error {
+	var bare string
+	if json.Unmarshal(data, &bare) == nil {
+		if !slices.Contains(builtinSteps, bare) {
+			return fmt.Errorf("%q is not a built-in step (one of %s)", bare, strings.Join(builtinSteps, ", "))
+		}
+		s.Name = bare
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("a step is a string or a map with one key: %w", err)
+	}
+	if len(m) != 1 {
+		return fmt.Errorf("a step map has exactly one key, found %d", len(m))
+	}
+	for name, body := range m {
+		s.Name = name
+		switch {
+		case slices.Contains(builtinSteps, name):
+			var args struct {
+				ExtraArgs []string `json:"extra_args"`
+			}
+			if err := strictJSON(body, &args); err != nil {
+				return fmt.Errorf("step %s: %w", name, err)
+			}
+			s.ExtraArgs = args.ExtraArgs
+		case name == "run" || name == "multienv":
+			s.Run = &CommandStep{}
+			if json.Unmarshal(body, &s.Run.Command) == nil {
+				break
+			}
+			if err := strictJSON(body, s.Run); err != nil {
+				return fmt.Errorf("step %s: %w", name, err)
+			}
+			if s.Run.Command == "" {
+				return fmt.Errorf("step %s: command is required", name)
+			}
+		case name == "env":
+			s.Env = &EnvStep{}
+			if err := strictJSON(body, s.Env); err != nil {
+				return fmt.Errorf("step env: %w", err)
+			}
+			if s.Env.Name == "" {
+				return errors.New("step env: name is required")
+			}
+			if (s.Env.Value == nil) == (s.Env.Command == nil) {
+				return fmt.Errorf("step env %s: exactly one of value or command", s.Env.Name)
+			}
+		default:
+			return fmt.Errorf("%q is not a step type", name)
+		}
+	}
+	return nil
+}
+
+// strictJSON decodes data into v and fails on keys v does not have. A custom
+// UnmarshalJSON does not inherit the caller's DisallowUnknownFields.
+func strictJSON(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+// decodeFile reads a YAML file strictly: unknown keys and duplicate keys are
+// errors.
+func decodeFile(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(data, v); err != nil {
+		t.Fatalf("%s does not follow Atlantis' documented schema: %v", path, err)
+	}
+}
+
+func loadConfigs(t *testing.T) (RepoCfg, GlobalCfg) {
+	t.Helper()
+	var repo RepoCfg
+	var global GlobalCfg
+	decodeFile(t, repoConfigFile, &repo)
+	decodeFile(t, serverConfigFile, &global)
+	return repo, global
+}
+
+// ---------------------------------------------------------------------------
+// What Atlantis itself checks when it reads the two files.
+
+var requirements = []string{"approved", "mergeable", "undiverged"}
+
+// The keys allowed_overrides may name, and the project keys they unlock.
+var overridableKeys = []string{
+	"plan_requirements", "apply_requirements", "import_requirements", "workflow",
+	"delete_source_branch_on_merge", "repo_locking", "repo_locks", "custom_policy_check",
+	"policy_check", "silence_pr_comments",
+}
+
+var semver = regexp.MustCompile(`^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`)
+
+func validateRepoCfg(c RepoCfg) error {
+	if c.Version == nil || *c.Version != 3 {
+		return errors.New("version must be 3")
+	}
+	for i, p := range c.Projects {
+		if p.Dir == nil || *p.Dir == "" {
+			return fmt.Errorf("projects[%d]: dir is required", i)
+		}
+		if strings.Contains(*p.Dir, "..") {
+			return fmt.Errorf("projects[%d]: dir cannot contain '..'", i)
+		}
+		if d := p.TerraformDistribution; d != nil && *d != "terraform" && *d != "opentofu" {
+			return fmt.Errorf("projects[%d]: terraform_distribution %q is neither terraform nor opentofu", i, *d)
+		}
+		if v := p.TerraformVersion; v != nil && !semver.MatchString(*v) {
+			return fmt.Errorf("projects[%d]: terraform_version %q is not a semantic version", i, *v)
+		}
+		for _, reqs := range [][]string{p.PlanRequirements, p.ApplyRequirements, p.ImportRequirements} {
+			if err := validRequirements(reqs); err != nil {
+				return fmt.Errorf("projects[%d]: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+func validateGlobalCfg(g GlobalCfg) error {
+	for _, r := range g.Repos {
+		if r.ID == "" {
+			return errors.New("repos: id is required")
+		}
+		for _, reqs := range [][]string{r.PlanRequirements, r.ApplyRequirements, r.ImportRequirements} {
+			if err := validRequirements(reqs); err != nil {
+				return fmt.Errorf("repo %s: %w", r.ID, err)
+			}
+		}
+		for _, o := range r.AllowedOverrides {
+			if !slices.Contains(overridableKeys, o) {
+				return fmt.Errorf("repo %s: %q cannot be overridden", r.ID, o)
+			}
+		}
+		if r.Workflow != nil && !workflowDefined(g, *r.Workflow) {
+			return fmt.Errorf("repo %s: workflow %q is not defined", r.ID, *r.Workflow)
+		}
+		for _, w := range r.AllowedWorkflows {
+			if !workflowDefined(g, w) {
+				return fmt.Errorf("repo %s: allowed workflow %q is not defined", r.ID, w)
+			}
+		}
+	}
+	return nil
+}
+
+func validRequirements(reqs []string) error {
+	for _, r := range reqs {
+		if !slices.Contains(requirements, r) {
+			return fmt.Errorf("%q is not a command requirement (one of %s)", r, strings.Join(requirements, ", "))
+		}
+	}
+	return nil
+}
+
+// workflowDefined: `default` always exists; anything else must be defined.
+func workflowDefined(g GlobalCfg, name string) bool {
+	_, ok := g.Workflows[name]
+	return ok || name == "default"
+}
+
+// matchingRepo merges the entries of repos.yaml that match repoID, as
+// Atlantis does: later entries win, key by key.
+func matchingRepo(g GlobalCfg, repoID string) (Repo, bool) {
+	var merged Repo
+	found := false
+	for _, r := range g.Repos {
+		if !idMatches(r.ID, repoID) {
+			continue
+		}
+		found = true
+		merged.ID = repoID
+		if r.Workflow != nil {
+			merged.Workflow = r.Workflow
+		}
+		if r.PlanRequirements != nil {
+			merged.PlanRequirements = r.PlanRequirements
+		}
+		if r.ApplyRequirements != nil {
+			merged.ApplyRequirements = r.ApplyRequirements
+		}
+		if r.ImportRequirements != nil {
+			merged.ImportRequirements = r.ImportRequirements
+		}
+		if r.AllowedOverrides != nil {
+			merged.AllowedOverrides = r.AllowedOverrides
+		}
+		if r.AllowedWorkflows != nil {
+			merged.AllowedWorkflows = r.AllowedWorkflows
+		}
+		if r.AllowCustomWorkflows != nil {
+			merged.AllowCustomWorkflows = r.AllowCustomWorkflows
+		}
+	}
+	return merged, found
+}
+
+func idMatches(id, repoID string) bool {
+	if len(id) > 1 && strings.HasPrefix(id, "/") && strings.HasSuffix(id, "/") {
+		return regexp.MustCompile(id[1 : len(id)-1]).MatchString(repoID)
+	}
+	return id == repoID
+}
+
+// effectiveWorkflow is what Atlantis runs for project p of repoID, or the
+// error with which it refuses the repo's atlantis.yaml.
+func effectiveWorkflow(g GlobalCfg, c RepoCfg, p Project, repoID string) (string, Workflow, error) {
+	repo, _ := matchingRepo(g, repoID)
+	allowed := func(key string) bool { return slices.Contains(repo.AllowedOverrides, key) }
+	restricted := map[string]bool{
+		"workflow":            p.Workflow != nil,
+		"plan_requirements":   p.PlanRequirements != nil,
+		"apply_requirements":  p.ApplyRequirements != nil,
+		"import_requirements": p.ImportRequirements != nil,
+	}
+	for key, set := range restricted {
+		if set && !allowed(key) {
+			return "", Workflow{}, fmt.Errorf("repo config not allowed to set %q: the server does not list it in allowed_overrides", key)
+		}
+	}
+	if len(c.Workflows) > 0 && (repo.AllowCustomWorkflows == nil || !*repo.AllowCustomWorkflows) {
+		return "", Workflow{}, errors.New("repo config not allowed to define workflows: allow_custom_workflows is not true")
+	}
+	name := "default"
+	if repo.Workflow != nil {
+		name = *repo.Workflow
+	}
+	if p.Workflow != nil {
+		name = *p.Workflow
+		if repo.AllowedWorkflows != nil && !slices.Contains(repo.AllowedWorkflows, name) {
+			return "", Workflow{}, fmt.Errorf("workflow %q is not in allowed_workflows", name)
+		}
+	}
+	if w, ok := c.Workflows[name]; ok {
+		return name, w, nil
+	}
+	if w, ok := g.Workflows[name]; ok {
+		return name, w, nil
+	}
+	return "", Workflow{}, fmt.Errorf("workflow %q is not defined", name)
+}
+
+// ---------------------------------------------------------------------------
+// The tests.
+
+func TestRepoConfig(t *testing.T) {
+	repo, _ := loadConfigs(t)
+	if err := validateRepoCfg(repo); err != nil {
+		t.Fatalf("%s: %v", repoConfigFile, err)
+	}
+	if len(repo.Projects) == 0 {
+		t.Fatalf("%s lists no project", repoConfigFile)
+	}
+	if len(repo.Workflows) != 0 {
+		t.Errorf("%s defines workflows; the workflow belongs in %s", repoConfigFile, serverConfigFile)
+	}
+	for _, p := range repo.Projects {
+		dir := *p.Dir
+		tfFiles, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+		if len(tfFiles) == 0 {
+			t.Errorf("project dir %q holds no .tf files", dir)
+		}
+		if p.TerraformDistribution == nil || *p.TerraformDistribution != "opentofu" {
+			t.Errorf("project %q: terraform_distribution must be opentofu", dir)
+		}
+		if p.TerraformVersion == nil {
+			t.Errorf("project %q: terraform_version must be pinned (Atlantis may not download one)", dir)
+		}
+		if p.Autoplan == nil || (p.Autoplan.Enabled != nil && !*p.Autoplan.Enabled) {
+			t.Errorf("project %q: autoplan must be on", dir)
+		} else {
+			for _, pattern := range []string{"*.tf", "*.tfvars"} {
+				if !slices.Contains(p.Autoplan.WhenModified, pattern) {
+					t.Errorf("project %q: autoplan.when_modified lacks %q", dir, pattern)
+				}
+			}
+		}
+	}
+}
+
+func TestServerConfig(t *testing.T) {
+	_, global := loadConfigs(t)
+	if err := validateGlobalCfg(global); err != nil {
+		t.Fatalf("%s: %v", serverConfigFile, err)
+	}
+	repo, ok := matchingRepo(global, tenancyRepoID)
+	if !ok {
+		t.Fatalf("%s has no entry for %s", serverConfigFile, tenancyRepoID)
+	}
+	for _, req := range []string{"approved", "mergeable"} {
+		if !slices.Contains(repo.ApplyRequirements, req) {
+			t.Errorf("apply_requirements lacks %q", req)
+		}
+	}
+	if repo.AllowCustomWorkflows == nil || *repo.AllowCustomWorkflows {
+		t.Error("allow_custom_workflows must be set, to false")
+	}
+	for _, key := range []string{"workflow", "apply_requirements", "plan_requirements", "import_requirements"} {
+		if slices.Contains(repo.AllowedOverrides, key) {
+			t.Errorf("allowed_overrides lets pull requests change %s", key)
+		}
+	}
+	if repo.Workflow == nil || *repo.Workflow == "default" {
+		t.Error("the repo must be given its own workflow server-side")
+	}
+}
+
+// The project runs the server-side workflow, and Atlantis accepts the
+// repo's atlantis.yaml under the server's restrictions.
+func TestProjectRunsServerWorkflow(t *testing.T) {
+	repo, global := loadConfigs(t)
+	server, _ := matchingRepo(global, tenancyRepoID)
+	for _, p := range repo.Projects {
+		name, _, err := effectiveWorkflow(global, repo, p, tenancyRepoID)
+		if err != nil {
+			t.Fatalf("Atlantis would refuse %s: %v", repoConfigFile, err)
+		}
+		if server.Workflow == nil || name != *server.Workflow {
+			t.Errorf("project %q runs workflow %q, not the server's", *p.Dir, name)
+		}
+		if _, ok := global.Workflows[name]; !ok {
+			t.Errorf("workflow %q is not defined in %s", name, serverConfigFile)
+		}
+	}
+}
+
+// A pull request cannot pick another workflow or loosen the requirements:
+// Atlantis refuses the repo config that tries.
+func TestPullRequestCannotOverride(t *testing.T) {
+	repo, global := loadConfigs(t)
+	p := repo.Projects[0]
+	other := "default"
+	tries := map[string]func(*Project, *RepoCfg){
+		"workflow":           func(p *Project, _ *RepoCfg) { p.Workflow = &other },
+		"apply_requirements": func(p *Project, _ *RepoCfg) { p.ApplyRequirements = []string{} },
+		"plan_requirements":  func(p *Project, _ *RepoCfg) { p.PlanRequirements = []string{} },
+		"workflows":          func(_ *Project, c *RepoCfg) { c.Workflows = map[string]Workflow{"mine": {}} },
+	}
+	for what, change := range tries {
+		pr, cfg := p, repo
+		change(&pr, &cfg)
+		if _, _, err := effectiveWorkflow(global, cfg, pr, tenancyRepoID); err == nil {
+			t.Errorf("a pull request setting %s would be accepted", what)
+		}
+	}
+}
+
+// Plans (and imports) get the read-only credential, applies the write
+// credential, from files; no step runs a command that could print them.
+func TestCredentialsPerStage(t *testing.T) {
+	repo, global := loadConfigs(t)
+	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := map[string]struct {
+		stage *Stage
+		tool  string // the built-in step that needs the credential
+	}{
+		"plan":   {w.Plan, "plan"},
+		"apply":  {w.Apply, "apply"},
+		"import": {w.Import, "import"},
+	}
+	files := map[string]string{}
+	for name, s := range stages {
+		if s.stage == nil {
+			t.Errorf("workflow has no %s stage; Atlantis' default one would run without a credential", name)
+			continue
+		}
+		env := envBefore(t, name, s.stage.Steps, s.tool)
+		for _, v := range []string{"TEMPO_ADMIN_URL", "TEMPO_CLUSTER", "TEMPO_ADMIN_TOKEN_FILE"} {
+			if env[v] == "" {
+				t.Errorf("%s stage: %s is not set before the %s step", name, v, s.tool)
+			}
+		}
+		if u, err := url.Parse(env["TEMPO_ADMIN_URL"]); err != nil || !inCluster(u.Hostname()) {
+			t.Errorf("%s stage: TEMPO_ADMIN_URL %q is not an in-cluster Service address", name, env["TEMPO_ADMIN_URL"])
+		}
+		files[name] = env["TEMPO_ADMIN_TOKEN_FILE"]
+	}
+	if f := files["plan"]; !strings.Contains(f, "plan") {
+		t.Errorf("plan stage reads the credential from %q, not the plan credential", f)
+	}
+	if f := files["apply"]; !strings.Contains(f, "apply") {
+		t.Errorf("apply stage reads the credential from %q, not the apply credential", f)
+	}
+	if files["plan"] == files["apply"] {
+		t.Errorf("plan and apply use the same credential file %q", files["plan"])
+	}
+	if files["import"] != files["plan"] {
+		t.Errorf("import only reads the admin API; give it the plan credential, not %q", files["import"])
+	}
+}
+
+// envBefore walks a stage's steps up to the built-in step tool and returns
+// the environment the env steps set by then. It fails the test on a step that
+// could expose a credential: an env step that runs a command (its output
+// becomes the value), a step that puts the token itself in the environment,
+// or a custom run or multienv command.
+func envBefore(t *testing.T, stage string, steps []Step, tool string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, s := range steps {
+		switch {
+		case s.Env != nil:
+			if s.Env.Command != nil {
+				t.Errorf("%s stage: env step %s runs a command; set a value", stage, s.Env.Name)
+			}
+			if s.Env.Name == "TEMPO_ADMIN_TOKEN" {
+				t.Errorf("%s stage: the token itself must not be in the environment; use TEMPO_ADMIN_TOKEN_FILE", stage)
+			}
+			if s.Env.Value != nil {
+				env[s.Env.Name] = *s.Env.Value
+			}
+		case s.Run != nil:
+			t.Errorf("%s stage: %s step %q: the workflow runs no custom commands", stage, s.Name, s.Run.Command)
+		case s.Name == tool:
+			return env
+		}
+	}
+	t.Errorf("%s stage has no %s step", stage, tool)
+	return env
+}
+
+func inCluster(host string) bool {
+	return strings.HasSuffix(host, ".svc") || strings.HasSuffix(host, ".cluster.local")
+}
+
+// The provider block leaves URL and credential to the workflow's
+// environment: an argument would win over it, and plan and apply would run
+// with the same credential.
+func TestTenancyTakesCredentialFromWorkflow(t *testing.T) {
+	repo, _ := loadConfigs(t)
+	setting := regexp.MustCompile(`(?m)^\s*(url|token|token_file)\s*=`)
+	for _, p := range repo.Projects {
+		files, _ := filepath.Glob(filepath.Join(*p.Dir, "*.tf"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := setting.Find(data); m != nil {
+				t.Errorf("%s sets %q; leave it to the workflow's environment", f, strings.TrimSpace(string(m)))
+			}
+		}
+	}
+}
+
+// The strict decoding really is strict: each of these mistakes is an error.
+func TestStrictDecoding(t *testing.T) {
+	bad := map[string]struct {
+		yaml string
+		into any
+	}{
+		"misspelt repo key":     {"repos:\n- id: x\n  allow_custom_workflow: false\n", &GlobalCfg{}},
+		"unknown project key":   {"version: 3\nprojects:\n- dir: .\n  workflows: x\n", &RepoCfg{}},
+		"unknown top-level key": {"version: 3\nproject: []\n", &RepoCfg{}},
+		"unknown step":          {"workflows:\n  w:\n    plan:\n      steps: [init, plam]\n", &GlobalCfg{}},
+		"step with two keys":    {"workflows:\n  w:\n    plan:\n      steps:\n      - {init: {}, plan: {}}\n", &GlobalCfg{}},
+		"unknown env key":       {"workflows:\n  w:\n    plan:\n      steps:\n      - env: {name: A, valeu: b}\n", &GlobalCfg{}},
+		"env value and command": {"workflows:\n  w:\n    plan:\n      steps:\n      - env: {name: A, value: b, command: c}\n", &GlobalCfg{}},
+		"unknown built-in arg":  {"workflows:\n  w:\n    plan:\n      steps:\n      - plan: {args: [x]}\n", &GlobalCfg{}},
+		"unknown stage":         {"workflows:\n  w:\n    destroy:\n      steps: [init]\n", &GlobalCfg{}},
+		"duplicate key":         {"version: 3\nversion: 3\n", &RepoCfg{}},
+	}
+	for name, c := range bad {
+		if err := yaml.UnmarshalStrict([]byte(c.yaml), c.into); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
