@@ -133,7 +133,7 @@ func (g *guard) checkAddr(host string, a netip.Addr) error {
 			Message: fmt.Sprintf("the name matches no allowed_endpoints suffix and resolves to %s, which is outside allowed_endpoints", a),
 			Hint:    "Add the host's suffix or a CIDR containing it to allowed_endpoints if the admin token may be sent there"}
 	}
-	if g.cleartext && !clusterLocal(host) && !privateAddr(a) {
+	if g.cleartext && !privateAddr(a) {
 		msg := "plain http:// to a public address would send the admin token in clear text"
 		if host != a.String() {
 			msg = fmt.Sprintf("plain http:// to %s, a public address, would send the admin token in clear text", a)

@@ -28,13 +28,13 @@ func (c *Client) logRequest(ctx context.Context, req *http.Request, reqBody []by
 		"request_headers": redactHeaders(req.Header),
 	}
 	if len(reqBody) > 0 {
-		fields["request_body"] = redactBody(reqBody)
+		fields["request_body"] = c.scrub(redactBody(reqBody))
 	}
 	if resp != nil {
 		fields["status"] = resp.StatusCode
 		fields["response_headers"] = redactHeaders(resp.Header)
 		if len(respBody) > 0 {
-			fields["response_body"] = redactBody(respBody)
+			fields["response_body"] = c.scrub(redactBody(respBody))
 		}
 	}
 	if err != nil {
