@@ -91,7 +91,9 @@ fi
 # with server-side apply: created when missing, updated when a token was
 # rotated, untouched (same resourceVersion) when nothing changed.
 outputs="$work/token-secrets.json"
-"$tf" output -no-color -json token_secrets >"$outputs" 2>/dev/null || echo '{}' >"$outputs"
+# The module always defines this output; failing to read it must not look
+# like "no tokens", or every token Secret would be removed below.
+"$tf" output -no-color -json token_secrets >"$outputs" || fail "cannot read the token_secrets output"
 missing="$(jq -r '[.[] | select(.token == null) | .token_name] | join(", ")' "$outputs")"
 [[ -z "$missing" ]] || say "tokens without a known secret (imported?), not written: $missing"
 
