@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -190,6 +191,20 @@ type clockRequest struct {
 	AdvanceSeconds *float64 `json:"advance_seconds"`
 }
 
+// maxAdvance bounds one advance of the clock. Tests need years at most, and
+// far larger values overflow time.Duration (about 292 years) on the way in,
+// which used to move the clock into the past.
+const maxAdvance = 100 * (365*24 + 6) * time.Hour
+
+// advanceFromSeconds refuses what cannot be a forward move of the clock;
+// NaN fails every comparison, so it is checked on its own.
+func advanceFromSeconds(secs float64) (time.Duration, *apiError) {
+	if math.IsNaN(secs) || secs < 0 || secs > maxAdvance.Seconds() {
+		return 0, invalid("advance_seconds", "must be a number of seconds from 0 to %.0f (100 years), got %v", maxAdvance.Seconds(), secs)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	route := strings.TrimPrefix(r.URL.Path, "/_emulator/")
 	want := http.MethodPost
@@ -233,11 +248,16 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		if cr.AdvanceSeconds == nil || *cr.AdvanceSeconds < 0 {
-			writeError(w, invalid("advance_seconds", "a number >= 0 is required"))
+		if cr.AdvanceSeconds == nil {
+			writeError(w, invalid("advance_seconds", "required"))
 			return
 		}
-		s.Advance(time.Duration(*cr.AdvanceSeconds * float64(time.Second)))
+		d, err := advanceFromSeconds(*cr.AdvanceSeconds)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		s.Advance(d)
 		writeJSON(w, http.StatusOK, 0, map[string]string{"now": formatTime(s.now())})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -154,7 +155,23 @@ func (s *Server) Close() error {
 }
 
 // Advance moves the emulator's clock forward, e.g. past a token's expiration.
-func (s *Server) Advance(d time.Duration) { s.offset.Add(int64(d)) }
+// A negative d is ignored and the total offset saturates instead of wrapping:
+// a clock that moved back would bring expired tokens back to life.
+func (s *Server) Advance(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	for {
+		old := s.offset.Load()
+		next := old + int64(d)
+		if next < old {
+			next = math.MaxInt64
+		}
+		if s.offset.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
 
 // now has second precision because every time on the wire does; comparing
 // at a finer grain would make expiry disagree with what clients read.
