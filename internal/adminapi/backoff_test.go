@@ -20,10 +20,31 @@ func TestRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 		{now.Add(7 * time.Second).Format(http.TimeFormat), 7 * time.Second, true},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		{now.Add(time.Hour).Format(http.TimeFormat), maxRetryAfter, true},
+		{" 3 ", 3 * time.Second, true},
+		{"\t5", 5 * time.Second, true},
+		{"+5", 0, false},
+		{"3.5", 0, false},
+		{"-9999999999", 0, false},
+		{"9999999999", maxRetryAfter, true},
+		{"99999999999999999999999", maxRetryAfter, true},
+		{"3600", maxRetryAfter, true},
+		{"Fri, 99 Foo 2026 00:00:00 GMT", 0, false},
 	} {
 		got, ok := retryAfter(tc.in, now)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// A Retry-After too large for time.Duration once multiplied must not wrap
+// into a negative wait (which would retry at once, hammering the server).
+func TestBackoffHugeRetryAfter(t *testing.T) {
+	for _, v := range []string{"9999999999", "9223372036", "99999999999999999999999"} {
+		resp := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {v}}}
+		if d := backoff(time.Millisecond, time.Second, 0, resp); d != maxRetryAfter {
+			t.Errorf("Retry-After %s gives %v, want the cap %v", v, d, maxRetryAfter)
 		}
 	}
 }

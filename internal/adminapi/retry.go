@@ -64,16 +64,34 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 	return minWait + rand.N(ceiling-minWait+1) //nolint:gosec // jitter needs no cryptographic randomness
 }
 
-// retryAfter reads a Retry-After value in seconds or as an HTTP date.
+// retryAfter reads a Retry-After value: delta-seconds (digits only) or an
+// HTTP date. The wait is capped at maxRetryAfter before it is turned into a
+// Duration, so that a huge value cannot overflow into a negative wait and
+// make the client retry at once. Anything else (a sign, a fraction, text)
+// counts as absent.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if allDigits(v) {
+		s, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || s > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true // only a range error is possible: digits too many
+		}
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), maxRetryAfter), true
 	}
 	return 0, false
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
