@@ -13,6 +13,10 @@ import (
 // Fault makes matching requests misbehave the way a real deployment does
 // during leader fail-over, rate limiting or a lost network path.
 //
+// On the admin API only requests that pass authorization match: one answered
+// 401 or 403 leaves the fault for the client it was meant for. Data-path
+// requests match before their credentials are checked.
+//
 // Drop and CommitThenDrop need a connection that can be hijacked (a real
 // net/http server such as httptest.NewServer, HTTP/1.x); on any other
 // ResponseWriter they abort the handler with http.ErrAbortHandler.
@@ -69,12 +73,18 @@ func (fs *faultSet) add(f Fault) {
 	fs.faults = append(fs.faults, f)
 }
 
-// observe counts the request and claims the first matching fault, so two
-// concurrent requests can never both consume a fault meant for one.
-func (fs *faultSet) observe(r *http.Request) (Fault, bool) {
+// count records a request that arrived, whether or not it gets further.
+func (fs *faultSet) count(r *http.Request) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.counts[r.Method+" "+r.URL.Path]++
+}
+
+// claim takes the first matching fault under the lock, so two concurrent
+// requests can never both consume a fault meant for one.
+func (fs *faultSet) claim(r *http.Request) (Fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	for i, f := range fs.faults {
 		if !f.matches(r) {
 			continue

@@ -281,3 +281,36 @@ func TestControlSurfaceDisabled(t *testing.T) {
 		t.Errorf("counts %v: control requests must not count", c)
 	}
 }
+
+// A fault is meant for the client under test: a stray unauthenticated or
+// unauthorized request (a probe, a misconfigured second client) must not
+// use it up, or the real client never sees it.
+func TestFaultsAreOnlyConsumedByAuthorizedAdminRequests(t *testing.T) {
+	e := newEnv(t)
+	e.mkTenant("team-a", "tempo")
+	e.mkPolicy("reader", []string{"admin:read"}, rlm("*", "tempo"))
+	reader := basicAuth("", e.mkToken("reader", "reader", ""))
+	e.srv.Reset()
+
+	e.srv.InjectFault(Fault{Path: api + "/tenants", Status: 503, Times: 2})
+	for _, auth := range []string{"", basicAuth("", "wrong"), "Bearer wrong"} {
+		e.want(e.call("GET", api+"/tenants", nil, map[string]string{"Authorization": auth}), 401)
+	}
+	// Authenticated but refused: a read-only token cannot create.
+	e.want(e.call("POST", api+"/tenants", map[string]any{"name": "team-b", "cluster": "tempo"}, map[string]string{"Authorization": reader}), 403)
+	e.want(e.call("GET", api+"/tenants", nil, map[string]string{"Authorization": reader}), 503)
+	e.want(e.admin("GET", api+"/tenants", nil), 503)
+	e.want(e.admin("GET", api+"/tenants", nil), 200)
+
+	// Drop faults too: a refused request gets its answer, not a dropped connection.
+	e.srv.InjectFault(Fault{Path: api + "/tenants/team-a", Drop: true})
+	e.want(e.call("GET", api+"/tenants/team-a", nil, map[string]string{"Authorization": ""}), 401)
+	if r := e.admin("GET", api+"/tenants/team-a", nil); r.err == nil {
+		t.Fatalf("the authorized request was not dropped: %d %s", r.status, r.body)
+	}
+
+	// Refused requests are still counted.
+	if got := e.srv.Counts(); got["GET "+api+"/tenants"] != 6 || got["POST "+api+"/tenants"] != 1 || got["GET "+api+"/tenants/team-a"] != 2 {
+		t.Errorf("counts %v", got)
+	}
+}

@@ -172,13 +172,10 @@ func includeNonActive(r *http.Request) (bool, *apiError) {
 
 // ---- routing ----
 
-// serveAdmin authenticates before routing so that nothing about the API,
-// not even which routes exist, is visible without a credential.
+// serveAdmin is only reached once ServeHTTP has authorized the request, so
+// nothing about the API, not even which routes exist, is visible without a
+// credential.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if err := s.authorizeAdmin(r); err != nil {
-		writeError(w, err)
-		return
-	}
 	rest := strings.TrimPrefix(r.URL.Path, basePath)
 	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	var collection, name string

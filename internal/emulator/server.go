@@ -110,8 +110,9 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP dispatches to the control surface, then counts the request and
-// applies any matching fault, then serves the admin API or the data path.
+// ServeHTTP dispatches to the control surface, then counts the request,
+// authorizes it if it is for the admin API, applies any matching fault, and
+// serves the admin API or the data path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p == "/_emulator" || strings.HasPrefix(p, "/_emulator/") {
@@ -126,16 +127,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errStatus(http.StatusServiceUnavailable, "emulator is closed"))
 		return
 	}
-	if f, ok := s.faults.observe(r); ok && s.applyFault(w, r, f) {
+	s.faults.count(r)
+	if isAdminPath(p) {
+		// Before faults: a fault is meant for the client under test, and a
+		// stray request without the right credential must neither use it up
+		// nor learn anything beyond its 401 or 403.
+		if err := s.authorizeAdmin(r); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	if f, ok := s.faults.claim(r); ok && s.applyFault(w, r, f) {
 		return
 	}
 	s.route(w, r)
 }
 
+func isAdminPath(p string) bool { return p == basePath || strings.HasPrefix(p, basePath+"/") }
+
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
-	case p == basePath || strings.HasPrefix(p, basePath+"/"):
+	case isAdminPath(p):
 		s.serveAdmin(w, r)
 	case p == "/otlp/v1/traces" || p == "/api/search":
 		s.serveData(w, r)
