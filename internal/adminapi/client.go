@@ -206,8 +206,13 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("url: %q must not have a query or fragment", raw)
 	}
-	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), BasePath)
-	u.RawPath = ""
+	// Trimmed in escaped form, so that an escaped "/" in a gateway prefix
+	// stays escaped.
+	escaped := strings.TrimSuffix(strings.TrimSuffix(u.EscapedPath(), "/"), BasePath)
+	if u.Path, err = url.PathUnescape(escaped); err != nil {
+		return nil, fmt.Errorf("url: the path of %q is not valid: %w", raw, err)
+	}
+	u.RawPath = escaped
 	return u, nil
 }
 
@@ -294,16 +299,23 @@ func countAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
 }
 
 // do sends one admin API request, retrying as the robustness rules say. op
-// names the operation for errors; ifMatch, when non-zero, is sent as
-// If-Match. A non-2xx final status is returned as *Error.
+// names the operation for errors; path is escaped already (kind.item);
+// ifMatch, when non-zero, is sent as If-Match. A non-2xx final status is
+// returned as *Error.
 func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in any, ifMatch int64) (*response, error) {
 	u := *c.base
-	u.Path = c.base.Path + BasePath + path
+	// Path and RawPath together, so that url.URL does not escape the
+	// already escaped names a second time.
+	u.RawPath = c.base.EscapedPath() + BasePath + path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
+	}
+	u.Path = p
 	u.RawQuery = query.Encode()
 
 	var body []byte
 	if in != nil {
-		var err error
 		if body, err = json.Marshal(in); err != nil {
 			return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
 		}

@@ -215,15 +215,15 @@ func TestClusters(t *testing.T) {
 func TestValidationErrorNamesFieldAndIsNotRetried(t *testing.T) {
 	emu, srv := startEmulator(t)
 	c := newClient(t, srv.URL)
-	_, err := c.CreateTenant(ctx, adminapi.Tenant{Name: "x", Cluster: "tempo"})
+	_, err := c.CreateTenant(ctx, adminapi.Tenant{Name: "team-x", Cluster: "nowhere"})
 	var e *adminapi.Error
 	if !errors.As(err, &e) || !errors.Is(err, adminapi.ErrValidation) {
 		t.Fatalf("err = %v, want validation error", err)
 	}
-	if e.Field != "name" || e.StatusCode != 400 || e.Message == "" {
-		t.Fatalf("error = %+v, want field name, status 400 and the server's message", e)
+	if e.Field != "cluster" || e.StatusCode != 400 || e.Message == "" {
+		t.Fatalf("error = %+v, want field cluster, status 400 and the server's message", e)
 	}
-	if !strings.Contains(err.Error(), `create tenant "x"`) {
+	if !strings.Contains(err.Error(), `create tenant "team-x"`) {
 		t.Errorf("error %q does not name the operation and object", err)
 	}
 	if n := emu.Counts()["POST /admin/api/v3/tenants"]; n != 1 {

@@ -11,18 +11,30 @@ import (
 // kind describes one collection of the admin API, so that the four object
 // types share one implementation of list, get, create, update and delete.
 type kind struct {
-	noun string // "tenant", used in error messages
-	path string // "/tenants"
+	noun  string             // "tenant", used in error messages
+	path  string             // "/tenants"
+	valid func(string) error // the name rule
 }
 
 var (
-	clusters       = kind{noun: "cluster", path: "/clusters"}
-	tenants        = kind{noun: "tenant", path: "/tenants"}
-	accessPolicies = kind{noun: "access policy", path: "/accesspolicies"}
-	tokens         = kind{noun: "token", path: "/tokens"}
+	clusters       = kind{noun: "cluster", path: "/clusters", valid: ValidClusterName}
+	tenants        = kind{noun: "tenant", path: "/tenants", valid: ValidTenantName}
+	accessPolicies = kind{noun: "access policy", path: "/accesspolicies", valid: ValidObjectName}
+	tokens         = kind{noun: "token", path: "/tokens", valid: ValidObjectName}
 )
 
+// item is the escaped path of one object; do() unescapes it once for
+// url.URL.Path and keeps this form as RawPath, so it is escaped exactly once
+// on the wire.
 func (k kind) item(name string) string { return k.path + "/" + url.PathEscape(name) }
+
+// checkName refuses, before anything is sent, a name the contract forbids.
+func (k kind) checkName(verb, name string) error {
+	if err := k.valid(name); err != nil {
+		return &Error{Op: k.op(verb, name), kind: ErrValidation, Field: "name", Message: err.Error()}
+	}
+	return nil
+}
 
 func (k kind) op(verb, name string) string {
 	if name == "" {
@@ -49,6 +61,9 @@ func listObjects[T any](ctx context.Context, c *Client, k kind, includeInactive 
 }
 
 func getObject[T any](ctx context.Context, c *Client, k kind, name string) (*T, int64, error) {
+	if err := k.checkName("read", name); err != nil {
+		return nil, 0, err
+	}
 	op := k.op("read", name)
 	r, err := c.do(ctx, op, http.MethodGet, k.item(name), nil, nil, 0)
 	if err != nil {
@@ -64,6 +79,9 @@ func getObject[T any](ctx context.Context, c *Client, k kind, name string) (*T, 
 // createObject POSTs obj. It also reports whether the request had to be
 // sent more than once, which the lost-response rule needs.
 func createObject[T any](ctx context.Context, c *Client, k kind, name string, obj *T) (*T, int64, bool, error) {
+	if err := k.checkName("create", name); err != nil {
+		return nil, 0, false, err
+	}
 	op := k.op("create", name)
 	r, err := c.do(ctx, op, http.MethodPost, k.path, nil, obj, 0)
 	retried := r != nil && r.attempts > 1
@@ -106,6 +124,9 @@ func putObject[T any](ctx context.Context, c *Client, k kind, name string, obj *
 // say so), it re-reads the object, re-applies desired once on the fresh
 // version, and then gives up with a clear message.
 func updateObject[T any](ctx context.Context, c *Client, k kind, name string, desired *T, version int64) (*T, int64, error) {
+	if err := k.checkName("update", name); err != nil {
+		return nil, 0, err
+	}
 	if version == 0 {
 		_, v, err := getObject[T](ctx, c, k, name)
 		if err != nil {
@@ -144,6 +165,9 @@ func isConcurrentChange(err error) bool {
 // deleteObject soft-deletes an object. A 404 means it is already gone, which
 // is what the caller wanted. Version zero reads the current version first.
 func deleteObject[T any](ctx context.Context, c *Client, k kind, name string, version int64) error {
+	if err := k.checkName("delete", name); err != nil {
+		return err
+	}
 	if version == 0 {
 		_, v, err := getObject[T](ctx, c, k, name)
 		if errors.Is(err, ErrNotFound) {
