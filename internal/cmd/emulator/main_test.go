@@ -203,9 +203,12 @@ func TestGeneratedTokenLogsAndGracefulShutdown(t *testing.T) {
 	_ = json.Unmarshal(want(t, do(t, c, "POST", p.url+api+"/tokens", admin, "", map[string]any{"name": "tok", "access_policy": "p"}), 201).body, &tok)
 	want(t, do(t, c, "POST", p.url+"/otlp/v1/traces?secret="+tok.Token, basic("team-a", tok.Token), "", map[string]any{}), 200)
 
-	// A drop fault closes the connection; the log says so.
+	// A drop fault closes the connection; the log says so. Only an
+	// authorized request consumes it.
 	want(t, do(t, c, "POST", p.url+"/_emulator/faults", "", "", map[string]any{"path": api + "/tenants", "drop": true}), 204)
-	if resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(p.url + api + "/tenants"); err == nil {
+	dropReq, _ := http.NewRequest("GET", p.url+api+"/tenants", nil)
+	dropReq.Header.Set("Authorization", admin)
+	if resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(dropReq); err == nil {
 		_ = resp.Body.Close()
 		t.Error("drop fault did not drop")
 	}
