@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +314,30 @@ func TestFaultsAreOnlyConsumedByAuthorizedAdminRequests(t *testing.T) {
 	if got := e.srv.Counts(); got["GET "+api+"/tenants"] != 6 || got["POST "+api+"/tenants"] != 1 || got["GET "+api+"/tenants/team-a"] != 2 {
 		t.Errorf("counts %v", got)
 	}
+}
+
+// The standalone server sets a ReadTimeout. A read deadline passing while a
+// handler waits would cancel the request's context and cut a delay fault
+// short; net/http clears the deadline once the body is read, and this test
+// guards that the emulator keeps relying on it safely.
+func TestFaultDelayOutlastsReadTimeout(t *testing.T) {
+	srv, err := New(Options{AdminToken: testAdminToken, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.ReadTimeout = 100 * time.Millisecond
+	ts.Start()
+	t.Cleanup(ts.Close)
+	e := &env{t: t, srv: srv, ts: ts, client: &http.Client{Timeout: 10 * time.Second}}
+
+	srv.InjectFault(Fault{Method: "POST", Path: api + "/tenants", Delay: 400 * time.Millisecond})
+	r := e.want(e.admin("POST", api+"/tenants", map[string]any{"name": "team-a", "cluster": "tempo"}), 201)
+	if r.json(t)["name"] != "team-a" {
+		t.Errorf("body %s", r.body)
+	}
+	srv.InjectFault(Fault{Path: api + "/clusters", Delay: 400 * time.Millisecond, Status: 503})
+	e.want(e.admin("GET", api+"/clusters", nil), 503)
+	// The connection is reused afterwards: the read deadline is back in force.
+	e.want(e.admin("GET", api+"/tenants/team-a", nil), 200)
 }

@@ -157,11 +157,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln, scheme = tls.NewListener(ln, tlsCfg), "https"
 	}
 	errLog := log.New(stderr, "emulator: ", 0)
-	srv := &http.Server{
-		Handler:           logRequests(emu, errLog),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          errLog,
-	}
+	srv := newHTTPServer(logRequests(emu, errLog), errLog)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -183,6 +179,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// newHTTPServer bounds how long a client may take to send a request and
+// how long an idle connection is kept, so slow or vanished clients cannot
+// pile up connections. Request bodies are at most 1 MiB, so a minute is
+// generous. There is deliberately no WriteTimeout: it would cut delay faults
+// short, and net/http clears the read deadline once a body has been read, so
+// ReadTimeout does not.
+func newHTTPServer(h http.Handler, errLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          errLog,
+	}
 }
 
 // logRequests writes one line per request. Only method, path and status are
