@@ -23,9 +23,13 @@ var clusterLocalSuffixes = []string{".svc", ".cluster.local"}
 //   - when allowed_endpoints is set: a host matching one of its suffixes, or
 //     an address inside one of its CIDRs (checked on every address actually
 //     dialled, so a name cannot resolve its way around the list);
-//   - without it: anywhere over HTTPS, but over plain HTTP only to loopback,
-//     private-range or cluster-local hosts, since the token would otherwise
-//     cross a network in clear text.
+//   - without it: anywhere over HTTPS.
+//
+// And over plain HTTP, in both cases, only to addresses that are loopback,
+// private-range, link-local or inside a listed CIDR, whatever the name: a
+// matching suffix (".svc") or a cluster-local name says where the operator
+// expects the endpoint, not that the path to it is private, and the token
+// would cross that path in clear text.
 type guard struct {
 	cleartext bool
 	suffixes  []string
@@ -64,8 +68,12 @@ func (g *guard) restricted() bool { return len(g.suffixes)+len(g.prefixes) > 0 }
 
 // nameAllowed reports whether host matches an allowed_endpoints suffix. An
 // entry with a leading dot matches sub-domains only; one without matches the
-// name itself and its sub-domains.
+// name itself and its sub-domains. An address literal is no name: it is
+// judged by the CIDRs alone, or ".1" would admit every address ending in 1.
 func (g *guard) nameAllowed(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false
+	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	for _, s := range g.suffixes {
 		if strings.HasPrefix(s, ".") {
@@ -73,6 +81,15 @@ func (g *guard) nameAllowed(host string) bool {
 				return true
 			}
 		} else if host == s || strings.HasSuffix(host, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *guard) prefixAllowed(a netip.Addr) bool {
+	for _, p := range g.prefixes {
+		if p.Contains(a) {
 			return true
 		}
 	}
@@ -100,48 +117,58 @@ func (g *guard) checkStatic(host string) (done bool, err error) {
 	if a, perr := netip.ParseAddr(host); perr == nil {
 		return true, g.checkAddr(host, a)
 	}
-	if g.restricted() {
-		if g.nameAllowed(host) {
-			return true, nil
-		}
-		return false, nil
+	if g.cleartext {
+		return false, nil // every resolved address is checked
 	}
-	if !g.cleartext || clusterLocal(host) {
-		return true, nil
-	}
-	return false, nil
+	return !g.restricted() || g.nameAllowed(host), nil
 }
 
 // checkAddr decides whether the token may be sent to host at address a.
 func (g *guard) checkAddr(host string, a netip.Addr) error {
 	a = a.Unmap()
-	if g.restricted() {
-		if g.nameAllowed(host) {
-			return nil
+	if g.prefixAllowed(a) {
+		return nil
+	}
+	op := "connect to " + host
+	literal := host == a.String()
+	if g.restricted() && !g.nameAllowed(host) {
+		hint := "Add the host's suffix or a CIDR containing it to allowed_endpoints if the admin token may be sent there"
+		if literal {
+			return &Error{Op: op, kind: ErrEndpointRefused, Message: "the address is outside allowed_endpoints", Hint: hint}
 		}
-		for _, p := range g.prefixes {
-			if p.Contains(a) {
-				return nil
-			}
-		}
-		if host == a.String() {
-			return &Error{Op: "connect to " + host, kind: ErrEndpointRefused,
-				Message: "the address is outside allowed_endpoints",
-				Hint:    "Add the host's suffix or a CIDR containing it to allowed_endpoints if the admin token may be sent there"}
-		}
-		return &Error{Op: "connect to " + host, kind: ErrEndpointRefused,
+		return &Error{Op: op, kind: ErrEndpointRefused,
 			Message: fmt.Sprintf("the name matches no allowed_endpoints suffix and resolves to %s, which is outside allowed_endpoints", a),
-			Hint:    "Add the host's suffix or a CIDR containing it to allowed_endpoints if the admin token may be sent there"}
+			Hint:    hint}
 	}
-	if g.cleartext && !privateAddr(a) {
-		msg := "plain http:// to a public address would send the admin token in clear text"
-		if host != a.String() {
-			msg = fmt.Sprintf("plain http:// to %s, a public address, would send the admin token in clear text", a)
+	if !g.cleartext || privateAddr(a) {
+		return nil
+	}
+	msg := "plain http:// to a public address would send the admin token in clear text"
+	if !literal {
+		msg = fmt.Sprintf("plain http:// to %s, a public address, would send the admin token in clear text", a)
+	}
+	hint := "Use https://, or list the endpoint in allowed_endpoints if this network is trusted"
+	if g.restricted() {
+		msg += " (a matching allowed_endpoints suffix does not make the path private)"
+		hint = "Use https://, or add a CIDR containing " + a.String() + " to allowed_endpoints if the path to it is trusted"
+	}
+	return &Error{Op: op, kind: ErrEndpointRefused, Message: msg, Hint: hint}
+}
+
+// admit splits the addresses host resolves to into those the token may go
+// to and the first refusal. Refused addresses are skipped rather than fatal
+// while another one is allowed: the token still only goes where allowed.
+func (g *guard) admit(host string, addrs []netip.Addr) (ok []netip.Addr, refusal error) {
+	for _, a := range addrs {
+		if err := g.checkAddr(host, a); err != nil {
+			if refusal == nil {
+				refusal = err
+			}
+			continue
 		}
-		return &Error{Op: "connect to " + host, kind: ErrEndpointRefused, Message: msg,
-			Hint: "Use https://, or list the endpoint in allowed_endpoints if this network is trusted"}
+		ok = append(ok, a.Unmap())
 	}
-	return nil
+	return ok, refusal
 }
 
 // dialContext resolves the host itself so that the guard sees, and the
@@ -162,23 +189,25 @@ func (g *guard) dialContext(dial func(ctx context.Context, network, addr string)
 		if err != nil {
 			return nil, err
 		}
-		var firstErr error
-		for _, a := range addrs {
-			if err := g.checkAddr(host, a); err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				continue
-			}
-			conn, err := dial(ctx, network, net.JoinHostPort(a.Unmap().String(), port))
+		allowed, refusal := g.admit(host, addrs)
+		var dialErr error
+		for _, a := range allowed {
+			conn, err := dial(ctx, network, net.JoinHostPort(a.String(), port))
 			if err == nil {
 				return conn, nil
 			}
-			firstErr = err
+			if dialErr == nil {
+				dialErr = err
+			}
 		}
-		if firstErr == nil {
-			firstErr = fmt.Errorf("%s resolves to no address", host)
+		switch {
+		case refusal != nil:
+			// The refusal explains the failure, and unlike a dial error it
+			// is not retried; "connection refused" would hide it.
+			return nil, refusal
+		case dialErr != nil:
+			return nil, dialErr
 		}
-		return nil, firstErr
+		return nil, fmt.Errorf("%s resolves to no address", host)
 	}
 }

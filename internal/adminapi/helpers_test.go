@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +73,42 @@ type headerRecorder struct {
 func (h *headerRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.last = r.Header.Clone()
 	h.next.ServeHTTP(w, r)
+}
+
+// countingResolver answers from a map of name to addresses and counts the
+// lookups, which stand for dials: the client resolves once per dial.
+type countingResolver struct {
+	addrs map[string][]string
+	mu    sync.Mutex
+	n     int
+}
+
+func (r *countingResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+	as, ok := r.addrs[host]
+	if !ok {
+		return nil, &notFoundError{host}
+	}
+	out := make([]netip.Addr, 0, len(as))
+	for _, a := range as {
+		out = append(out, netip.MustParseAddr(a))
+	}
+	return out, nil
+}
+
+func (r *countingResolver) lookups() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// closedPort returns a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	p := port(t, srv.URL)
+	srv.Close()
+	return p
 }
