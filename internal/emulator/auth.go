@@ -84,17 +84,16 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 	case "/api/search":
 		scope, method, body, multi = "traces:read", http.MethodGet, map[string]any{"traces": []any{}}, true
 	default:
-		writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
+		s.writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
 		return
 	}
 	if r.Method != method {
-		w.Header().Set("Allow", method)
-		writeError(w, errStatus(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+		s.writeError(w, methodNotAllowed(w, r, method))
 		return
 	}
 	user, secret, ok := r.BasicAuth()
 	if !ok || user == "" || secret == "" {
-		writeError(w, errStatus(http.StatusUnauthorized, "basic auth with tenant and token required"))
+		s.writeError(w, errStatus(http.StatusUnauthorized, "basic auth with tenant and token required"))
 		return
 	}
 	tenants := []string{user}
@@ -102,7 +101,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 		tenants = strings.Split(user, "|")
 	}
 	if status, msg := s.store.authorizeData(secret, tenants, scope, s.thisCluster, s.now()); status != 0 {
-		writeError(w, errStatus(status, "%s", msg))
+		s.writeError(w, errStatus(status, "%s", msg))
 		return
 	}
 	writeJSON(w, http.StatusOK, 0, body)

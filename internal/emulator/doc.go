@@ -13,5 +13,7 @@
 // client, the provider and the acceptance tests can be exercised without the
 // real server. Where the real server might differ from a [chosen] rule, the
 // client is expected to tolerate it; this double deliberately implements the
-// strict choice so client bugs surface here first.
+// strict choice so client bugs surface here first. Options.Compat switches on
+// the plausible alternatives one by one (see ParseCompat), so a test can prove
+// the client copes with each.
 package emulator

@@ -152,7 +152,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
-		writeError(w, errStatus(f.Status, "injected fault"))
+		s.writeError(w, errStatus(f.Status, "injected fault"))
 		return true
 	case f.Drop:
 		dropConnection(w)
@@ -224,25 +224,25 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch route {
 	case "faults", "counts", "reset", "clock":
 	default:
-		writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
+		writeJSONError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
 		return
 	}
 	if r.Method != want {
-		methodNotAllowed(w, r, want)
+		writeJSONError(w, methodNotAllowed(w, r, want))
 		return
 	}
 	switch route {
 	case "faults":
 		var fr faultRequest
 		if err := decodeBody(r, &fr); err != nil {
-			writeError(w, err)
+			writeJSONError(w, err)
 			return
 		}
 		if fr.DelayMS > 0 {
 			fr.Delay = time.Duration(fr.DelayMS) * time.Millisecond
 		}
 		if fr.Path == "" || fr.Times < -1 || fr.Delay < 0 || (fr.Status != 0 && (fr.Status < 100 || fr.Status > 599)) {
-			writeError(w, errStatus(http.StatusBadRequest, "a fault needs a path, times >= -1, delay >= 0 and a valid status"))
+			writeJSONError(w, errStatus(http.StatusBadRequest, "a fault needs a path, times >= -1, delay >= 0 and a valid status"))
 			return
 		}
 		s.InjectFault(fr.Fault)
@@ -255,16 +255,16 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "clock":
 		var cr clockRequest
 		if err := decodeBody(r, &cr); err != nil {
-			writeError(w, err)
+			writeJSONError(w, err)
 			return
 		}
 		if cr.AdvanceSeconds == nil {
-			writeError(w, invalid("advance_seconds", "required"))
+			writeJSONError(w, invalid("advance_seconds", "required"))
 			return
 		}
 		d, err := advanceFromSeconds(*cr.AdvanceSeconds)
 		if err != nil {
-			writeError(w, err)
+			writeJSONError(w, err)
 			return
 		}
 		s.Advance(d)

@@ -114,7 +114,22 @@ func writeJSON(w http.ResponseWriter, status int, version int64, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
+// writeError answers an error from the admin API or the data path in the
+// form the server variant chose.
+func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
+	if s.compat.TextErrors {
+		// http.Error is what a Go server answering plain text most likely
+		// uses, so its exact form (trailing newline, nosniff) is the one to
+		// test clients against.
+		http.Error(w, e.msg, e.status)
+		return
+	}
+	writeJSONError(w, e)
+}
+
+// writeJSONError is the contract's error form. The control surface always
+// uses it: scripts and tests read it whatever variant is being tested.
+func writeJSONError(w http.ResponseWriter, e *apiError) {
 	body := map[string]string{"error": e.msg}
 	if e.field != "" {
 		body["field"] = e.field
@@ -153,9 +168,11 @@ func decodeBody(r *http.Request, v any) *apiError {
 	return nil
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow ...string) {
+// methodNotAllowed sets Allow and returns the error, for the caller to
+// write in its own form.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow ...string) *apiError {
 	w.Header().Set("Allow", strings.Join(allow, ", "))
-	writeError(w, errStatus(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+	return errStatus(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 }
 
 func includeNonActive(r *http.Request) (bool, *apiError) {
@@ -185,7 +202,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 2 && parts[0] != "" && parts[1] != "":
 		collection, name = parts[0], parts[1]
 	default:
-		writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
+		s.writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
 		return
 	}
 	switch collection {
@@ -198,13 +215,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "tokens":
 		s.serveTokens(w, r, name)
 	default:
-		writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
+		s.writeError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
 	}
 }
 
 func (s *Server) serveClusters(w http.ResponseWriter, r *http.Request, name string) {
 	if r.Method != http.MethodGet {
-		methodNotAllowed(w, r, http.MethodGet)
+		s.writeError(w, methodNotAllowed(w, r, http.MethodGet))
 		return
 	}
 	if name == "" {
@@ -213,7 +230,7 @@ func (s *Server) serveClusters(w http.ResponseWriter, r *http.Request, name stri
 	}
 	c, err := s.store.getCluster(name)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	// Clusters are read-only, so their version never moves past 1.
@@ -241,28 +258,32 @@ func serveObjects[B, R, J any](s *Server, w http.ResponseWriter, r *http.Request
 		case http.MethodGet:
 			all, err := includeNonActive(r)
 			if err != nil {
-				writeError(w, err)
+				s.writeError(w, err)
 				return
 			}
 			writeJSON(w, http.StatusOK, 0, listJSON[J]{Type: h.kind, Items: mapSlice(h.list(all), h.out)})
 		case http.MethodPost:
 			var b B
 			if err := decodeBody(r, &b); err != nil {
-				writeError(w, err)
+				s.writeError(w, err)
 				return
 			}
 			rec, secret, err := h.create(b, s.now())
 			if err != nil {
-				writeError(w, err)
+				s.writeError(w, err)
 				return
 			}
 			out := h.out(rec)
 			if h.secret != nil {
 				out = h.secret(out, secret)
 			}
-			writeJSON(w, http.StatusCreated, h.version(rec), out)
+			status := http.StatusCreated
+			if s.compat.Create200 {
+				status = http.StatusOK
+			}
+			writeJSON(w, status, h.version(rec), out)
 		default:
-			methodNotAllowed(w, r, http.MethodGet, http.MethodPost)
+			s.writeError(w, methodNotAllowed(w, r, http.MethodGet, http.MethodPost))
 		}
 		return
 	}
@@ -276,14 +297,14 @@ func serveObjects[B, R, J any](s *Server, w http.ResponseWriter, r *http.Request
 		rec, err = h.get(name)
 	case http.MethodPut:
 		if h.update == nil {
-			methodNotAllowed(w, r, http.MethodGet, http.MethodDelete)
+			s.writeError(w, methodNotAllowed(w, r, http.MethodGet, http.MethodDelete))
 			return
 		}
 		var (
 			b   B
 			cur R
 		)
-		pre := preconditionFrom(r)
+		pre := s.precondition(r)
 		// Existence and version are checked before the body, so a client
 		// learns about 404/428/412 even when its body is also wrong. The
 		// update re-checks the version under the store lock.
@@ -295,20 +316,42 @@ func serveObjects[B, R, J any](s *Server, w http.ResponseWriter, r *http.Request
 			}
 		}
 	case http.MethodDelete:
-		rec, err = h.remove(name, preconditionFrom(r))
+		rec, err = h.remove(name, s.precondition(r))
 	default:
 		allow := []string{http.MethodGet, http.MethodPut, http.MethodDelete}
 		if h.update == nil {
 			allow = []string{http.MethodGet, http.MethodDelete}
 		}
-		methodNotAllowed(w, r, allow...)
+		s.writeError(w, methodNotAllowed(w, r, allow...))
 		return
 	}
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
+		return
+	}
+	if r.Method == http.MethodDelete && s.compat.Delete204 {
+		// No body, so no ETag either: a client must not need the version
+		// a delete produced.
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	writeJSON(w, http.StatusOK, h.version(rec), h.out(rec))
+}
+
+func (s *Server) precondition(r *http.Request) precondition {
+	stale := http.StatusPreconditionFailed
+	if s.compat.Conflict409 {
+		stale = http.StatusConflict
+	}
+	return preconditionFrom(r, stale)
+}
+
+// defaultDisplayName applies the display-name-default variant. The store
+// keeps the contract's rules; only tenants default there, as documented.
+func (s *Server) defaultDisplayName(display *string, name string) {
+	if s.compat.DisplayNameDefault && *display == "" {
+		*display = name
+	}
 }
 
 func (s *Server) serveTenants(w http.ResponseWriter, r *http.Request, name string) {
@@ -333,10 +376,14 @@ func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request, name stri
 		list: s.store.listPolicies,
 		get:  s.store.getPolicy,
 		create: func(b policyBody, now time.Time) (policyRec, string, *apiError) {
+			s.defaultDisplayName(&b.DisplayName, b.Name)
 			p, err := s.store.createPolicy(b, now)
 			return p, "", err
 		},
-		update:  s.store.updatePolicy,
+		update: func(name string, pre precondition, b policyBody) (policyRec, *apiError) {
+			s.defaultDisplayName(&b.DisplayName, name)
+			return s.store.updatePolicy(name, pre, b)
+		},
 		remove:  s.store.deletePolicy,
 		out:     policyOut,
 		version: func(p policyRec) int64 { return p.Version },
@@ -345,10 +392,13 @@ func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request, name stri
 
 func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, name string) {
 	serveObjects(s, w, r, name, objectHandlers[tokenBody, tokenRec, tokenJSON]{
-		kind:    "token",
-		list:    s.store.listTokens,
-		get:     s.store.getToken,
-		create:  s.store.createToken,
+		kind: "token",
+		list: s.store.listTokens,
+		get:  s.store.getToken,
+		create: func(b tokenBody, now time.Time) (tokenRec, string, *apiError) {
+			s.defaultDisplayName(&b.DisplayName, b.Name)
+			return s.store.createToken(b, now)
+		},
 		remove:  s.store.deleteToken,
 		out:     tokenOut,
 		version: func(t tokenRec) int64 { return t.Version },

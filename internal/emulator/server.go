@@ -24,6 +24,9 @@ type Options struct {
 	DataDir string
 	// Now is the clock; default time.Now. Advance moves it forward.
 	Now func() time.Time
+	// Compat selects server variants where the contract's rule is a choice
+	// or unknown; the zero value is strict. See ParseCompat.
+	Compat Compat
 }
 
 // Server is an http.Handler serving the admin API, the data-path routes and,
@@ -32,6 +35,7 @@ type Server struct {
 	adminDigest [sha256.Size]byte
 	thisCluster string
 	control     bool
+	compat      Compat
 	clock       func() time.Time
 	offset      atomic.Int64 // nanoseconds added by Advance
 	closed      atomic.Bool
@@ -64,6 +68,7 @@ func New(opts Options) (*Server, error) {
 		adminDigest: sha256.Sum256([]byte(opts.AdminToken)),
 		thisCluster: clusters[0],
 		control:     opts.Control,
+		compat:      opts.Compat,
 		clock:       opts.Now,
 		store:       newStore(),
 		faults:      newFaultSet(),
@@ -117,14 +122,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p == "/_emulator" || strings.HasPrefix(p, "/_emulator/") {
 		if !s.control {
-			writeError(w, errStatus(http.StatusNotFound, "no route for %s", p))
+			// JSON whatever the variant, like the control surface itself.
+			writeJSONError(w, errStatus(http.StatusNotFound, "no route for %s", p))
 			return
 		}
 		s.serveControl(w, r)
 		return
 	}
 	if s.closed.Load() {
-		writeError(w, errStatus(http.StatusServiceUnavailable, "emulator is closed"))
+		s.writeError(w, errStatus(http.StatusServiceUnavailable, "emulator is closed"))
 		return
 	}
 	s.faults.count(r)
@@ -133,7 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// stray request without the right credential must neither use it up
 		// nor learn anything beyond its 401 or 403.
 		if err := s.authorizeAdmin(r); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 	}
@@ -153,7 +159,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/otlp/v1/traces" || p == "/api/search":
 		s.serveData(w, r)
 	default:
-		writeError(w, errStatus(http.StatusNotFound, "no route for %s", p))
+		s.writeError(w, errStatus(http.StatusNotFound, "no route for %s", p))
 	}
 }
 

@@ -157,15 +157,17 @@ func put[T any](m map[string]T, name string, v T) (undo func()) {
 }
 
 // precondition is the If-Match header as received; present distinguishes a
-// missing header (428) from a wrong one (412).
+// missing header (428) from a wrong one (stale, 412 unless the conflict-409
+// variant says 409; zero means 412).
 type precondition struct {
 	present bool
 	value   string
+	stale   int
 }
 
-func preconditionFrom(r *http.Request) precondition {
+func preconditionFrom(r *http.Request, stale int) precondition {
 	v := strings.TrimSpace(r.Header.Get("If-Match"))
-	return precondition{present: v != "", value: v}
+	return precondition{present: v != "", value: v, stale: stale}
 }
 
 func (p precondition) check(version int64) *apiError {
@@ -176,7 +178,11 @@ func (p precondition) check(version int64) *apiError {
 	v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n != version {
-		return errStatus(http.StatusPreconditionFailed, "version %q does not match the current version \"%d\"", p.value, version)
+		stale := p.stale
+		if stale == 0 {
+			stale = http.StatusPreconditionFailed
+		}
+		return errStatus(stale, "version %q does not match the current version \"%d\"", p.value, version)
 	}
 	return nil
 }

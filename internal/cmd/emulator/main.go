@@ -52,11 +52,12 @@ type config struct {
 	clientCA   string
 	dataDir    string
 	control    bool
+	compat     emulator.Compat
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
-	var cluster string
+	var cluster, compat string
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:3100", "address to listen on (port 0 picks a free port)")
@@ -67,7 +68,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.clientCA, "client-ca", "", "PEM CA bundle; when set, clients must present a certificate it signed")
 	fs.StringVar(&c.dataDir, "data-dir", "", "directory where state survives restarts (default: memory only)")
 	fs.BoolVar(&c.control, "control", false, "enable the /_emulator/ control surface (faults, counts, reset, clock)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&compat, "compat", "strict", "server variants for rules the contract leaves open, comma-separated: "+
+		strings.Join(emulator.CompatVariants(), ", ")+`; "all" for every one, "strict" for none`)
+	err := fs.Parse(args)
+	if err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -83,6 +87,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if len(c.clusters) == 0 {
 		return c, errors.New("-cluster needs at least one name")
+	}
+	if c.compat, err = emulator.ParseCompat(compat); err != nil {
+		return c, fmt.Errorf("-compat: %w", err)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("-tls-cert and -tls-key go together")
@@ -142,6 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Clusters:   c.clusters,
 		Control:    c.control,
 		DataDir:    c.dataDir,
+		Compat:     c.compat,
 	})
 	if err != nil {
 		return err
@@ -157,6 +165,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln, scheme = tls.NewListener(ln, tlsCfg), "https"
 	}
 	errLog := log.New(stderr, "emulator: ", 0)
+	if c.compat != (emulator.Compat{}) {
+		// On stderr: stdout is the token and listening lines scripts parse.
+		errLog.Printf("server variants: %s", c.compat)
+	}
 	srv := newHTTPServer(logRequests(emu, errLog), errLog)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

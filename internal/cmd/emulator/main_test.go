@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"io"
 	"log"
 	"math/big"
@@ -28,6 +29,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/emulator"
 )
 
 // runMainEnv makes the test binary behave as the emulator command, so the
@@ -409,6 +412,7 @@ func TestParseFlags(t *testing.T) {
 		env      string
 		token    string
 		clusters []string
+		compat   emulator.Compat
 		err      bool
 	}{
 		{name: "defaults", clusters: []string{"tempo"}},
@@ -421,6 +425,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "client CA without TLS", args: []string{"-client-ca", "x"}, err: true},
 		{name: "stray argument", args: []string{"serve"}, err: true},
 		{name: "unknown flag", args: []string{"-nope"}, err: true},
+		{name: "compat strict", args: []string{"-compat", "strict"}, clusters: []string{"tempo"}},
+		{name: "compat list", args: []string{"-compat", "create-200,text-errors"}, clusters: []string{"tempo"}, compat: emulator.Compat{Create200: true, TextErrors: true}},
+		{name: "compat all", args: []string{"-compat", "all"}, clusters: []string{"tempo"}, compat: emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}},
+		{name: "compat unknown", args: []string{"-compat", "create-201"}, err: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := parseFlags(tc.args, env(tc.env), io.Discard)
@@ -433,7 +441,7 @@ func TestParseFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.adminToken != tc.token || !slices.Equal(c.clusters, tc.clusters) || c.listen != "127.0.0.1:3100" {
+			if c.adminToken != tc.token || !slices.Equal(c.clusters, tc.clusters) || c.listen != "127.0.0.1:3100" || c.compat != tc.compat {
 				t.Errorf("got %+v", c)
 			}
 		})
@@ -456,5 +464,48 @@ func TestHTTPServerTimeouts(t *testing.T) {
 	}
 	if srv.Handler == nil || srv.ErrorLog == nil {
 		t.Error("handler or error log not set")
+	}
+}
+
+// The usage text is the only place a user learns the variant names.
+func TestUsageDocumentsCompat(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"-h"}, func(string) string { return "" }, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, name := range append(emulator.CompatVariants(), "-compat", "all", "strict") {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("usage lacks %q:\n%s", name, out.String())
+		}
+	}
+	// An unknown variant names the valid ones.
+	_, err := parseFlags([]string{"-compat", "nope"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-compat") || !strings.Contains(err.Error(), "create-200") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestCompatFlagReachesTheServer(t *testing.T) {
+	p := startProc(t, nil, "-listen", "127.0.0.1:0", "-admin-token", "adm", "-compat", "all")
+	c := &http.Client{Timeout: 10 * time.Second}
+	admin := basic("", "adm")
+	r := want(t, do(t, c, "POST", p.url+api+"/tenants", admin, "", map[string]any{"name": "team-a", "cluster": "tempo"}), 200)
+	if r.etag != `"1"` {
+		t.Errorf("create ETag %q", r.etag)
+	}
+	want(t, do(t, c, "PUT", p.url+api+"/tenants/team-a", admin, `"7"`, map[string]any{"cluster": "tempo"}), 409)
+	r = want(t, do(t, c, "DELETE", p.url+api+"/tenants/team-a", admin, `"1"`, nil), 204)
+	if len(r.body) != 0 {
+		t.Errorf("204 body %q", r.body)
+	}
+	r = want(t, do(t, c, "GET", p.url+api+"/tenants/nobody", admin, "", nil), 404)
+	if string(r.body) != "tenant \"nobody\" not found\n" {
+		t.Errorf("text error body %q", r.body)
+	}
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.stderr.String(), "server variants: "+emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}.String()) {
+		t.Errorf("stderr does not name the variants:\n%s", p.stderr)
 	}
 }
