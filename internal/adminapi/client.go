@@ -189,36 +189,6 @@ func New(cfg Config) (*Client, error) {
 // URL returns the admin API base URL the client talks to.
 func (c *Client) URL() string { return c.base.String() }
 
-func parseBaseURL(raw string) (*url.URL, error) {
-	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("url: the admin API URL is required (such as http://tempo-admin-api.tempo.svc:3100); set url or TEMPO_ADMIN_URL")
-	}
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, fmt.Errorf("url: %q is not a valid URL: %w", raw, err)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("url: %s carries credentials; put the admin token in token or token_file instead", u.Redacted())
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("url: %q must start with http:// or https://", raw)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("url: %q has no host", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("url: %q must not have a query or fragment", raw)
-	}
-	// Trimmed in escaped form, so that an escaped "/" in a gateway prefix
-	// stays escaped.
-	escaped := strings.TrimSuffix(strings.TrimSuffix(u.EscapedPath(), "/"), BasePath)
-	if u.Path, err = url.PathUnescape(escaped); err != nil {
-		return nil, fmt.Errorf("url: the path of %q is not valid: %w", raw, err)
-	}
-	u.RawPath = escaped
-	return u, nil
-}
-
 func adminToken(cfg Config) (string, error) {
 	switch {
 	case cfg.Token != "" && cfg.TokenFile != "":
