@@ -215,6 +215,11 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CACertFile != "" && cfg.CACertPEM != "" {
 		return nil, errors.New("ca_cert_file and ca_cert_pem are both set; set only one")
 	}
+	if cfg.InsecureSkipVerify && (cfg.CACertFile != "" || cfg.CACertPEM != "") {
+		// Silently ignoring the CA would let an operator believe the server
+		// is verified against it.
+		return nil, errors.New("insecure_skip_verify is set together with a CA (ca_cert_file or ca_cert_pem): with verification off the CA would be ignored; drop one (keeping the CA is what verifies the server)")
+	}
 	pem := []byte(cfg.CACertPEM)
 	if cfg.CACertFile != "" {
 		b, err := os.ReadFile(cfg.CACertFile)

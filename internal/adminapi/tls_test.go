@@ -152,6 +152,8 @@ func TestTLSConfigErrors(t *testing.T) {
 		{"CA not PEM", adminapi.Config{CACertPEM: "nope"}, "PEM"},
 		{"CA file missing", adminapi.Config{CACertFile: "/nonexistent/ca.crt"}, "ca_cert_file"},
 		{"both CA forms", adminapi.Config{CACertFile: "x", CACertPEM: string(p.caPEM)}, "only one"},
+		{"CA and no verification", adminapi.Config{CACertPEM: string(p.caPEM), InsecureSkipVerify: true}, "CA would be ignored"},
+		{"CA file and no verification", adminapi.Config{CACertFile: "/nonexistent/ca.crt", InsecureSkipVerify: true}, "CA would be ignored"},
 		{"cert without key", adminapi.Config{ClientCertFile: p.clientCert}, "together"},
 		{"key is not a key", adminapi.Config{ClientCertFile: p.clientCert, ClientKeyFile: p.clientCert}, "client_cert_file"},
 	} {
