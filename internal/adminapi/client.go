@@ -89,7 +89,7 @@ type LogFunc func(ctx context.Context, msg string, fields map[string]any)
 type Client struct {
 	base      *url.URL
 	auth      string
-	adminTok  string
+	secrets   []string // the forms of the admin token that scrub removes
 	userAgent string
 	log       LogFunc
 	http      *retryablehttp.Client
@@ -178,7 +178,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		base:      base,
 		auth:      "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token)),
-		adminTok:  token,
+		secrets:   secretForms(token),
 		userAgent: ua,
 		log:       cfg.Logger,
 		http:      rc,
@@ -362,16 +362,6 @@ func (c *Client) transportError(op string, err error, attempts int) error {
 		e.Hint = "Check url and that the admin API is running and reachable from here"
 	}
 	return e
-}
-
-// scrub removes the admin token from text that came from elsewhere, should
-// any server or library ever echo it.
-func (c *Client) scrub(s string) string {
-	if c.adminTok == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, c.adminTok, "(redacted)")
-	return strings.ReplaceAll(s, strings.TrimPrefix(c.auth, "Basic "), "(redacted)")
 }
 
 // decode unmarshals a response body into out.

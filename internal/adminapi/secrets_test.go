@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +172,56 @@ func TestUserAgentAndBasicAuth(t *testing.T) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+adminToken))
 	if rec.last.Get("Authorization") != want {
 		t.Errorf("Authorization is not Basic with an empty user and the admin token")
+	}
+}
+
+// A server (or a proxy in front of it) that echoes credentials back in
+// response headers must not get the admin token into the debug log, in any
+// encoding, nor may the logged URL carry it.
+func TestEchoedTokenIsScrubbedFromTheLog(t *testing.T) {
+	const token = "tok/en+with=odd chars&0123456789"
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token))
+	forms := []string{token, url.QueryEscape(token), url.PathEscape(token),
+		strings.ToLower(url.QueryEscape(token)), auth[len("Basic "):], url.QueryEscape(auth[len("Basic "):]),
+		strings.ReplaceAll(token, "&", `\u0026`)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Authorization", r.Header.Get("Authorization"))
+		w.Header().Set("X-Debug", "seen token "+token)
+		w.Header().Add("X-Debug", "escaped "+url.QueryEscape(token))
+		w.Header().Set("X-Lower", strings.ToLower(url.QueryEscape(token)))
+		w.Header().Set("X-Path", "/"+url.PathEscape(token)+"/")
+		w.Header().Set("X-Auth-Escaped", url.QueryEscape(auth))
+		w.Header().Set("Content-Type", "application/json")
+		echo, _ := json.Marshal(token)
+		_, _ = io.WriteString(w, `{"type":"cluster","items":[],"echo":`+string(echo)+`}`)
+	}))
+	defer srv.Close()
+	logs := &captureLog{}
+	var fields []map[string]any
+	var mu sync.Mutex
+	c := newClient(t, srv.URL+"/gw/"+url.PathEscape(token), func(c *adminapi.Config) {
+		c.Token = token
+		c.Logger = func(ctx context.Context, msg string, f map[string]any) {
+			mu.Lock()
+			fields = append(fields, f)
+			mu.Unlock()
+			logs.log(ctx, msg, f)
+		}
+	})
+	if _, err := c.ListClusters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(fields) != 1 {
+		t.Fatalf("%d log records, want 1", len(fields))
+	}
+	// Checked on the values themselves, before JSON escapes "&" and "+".
+	text := fmt.Sprint(fields[0]) + logs.text()
+	if !strings.Contains(text, "X-Debug") {
+		t.Fatalf("the response headers are not in the log: %s", text)
+	}
+	for _, f := range forms {
+		if strings.Contains(text, f) {
+			t.Errorf("the log carries the admin token as %q:\n%s", f, text)
+		}
 	}
 }
