@@ -94,6 +94,7 @@ type Client struct {
 	log       LogFunc
 	http      *retryablehttp.Client
 	guard     *guard
+	maxBody   int64 // maxResponse; tests lower it
 }
 
 // New checks the configuration and builds a Client. It sends nothing.
@@ -183,6 +184,7 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger,
 		http:      rc,
 		guard:     g,
+		maxBody:   maxResponse,
 	}, nil
 }
 
@@ -325,10 +327,19 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		return nil, c.transportError(op, err, attempts)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	// One byte more than the limit tells a body at the limit from one cut
+	// short, which would otherwise fail as "unexpected end of JSON input".
+	out, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		c.logRequest(ctx, req.Request, body, resp, nil, attempts, start, err)
 		return nil, c.transportError(op, err, attempts)
+	}
+	if int64(len(out)) > c.maxBody {
+		e := &Error{Op: op, StatusCode: resp.StatusCode, kind: ErrUnexpected,
+			Message: fmt.Sprintf("the response is larger than %d bytes, the most the client reads", c.maxBody),
+			Hint:    "Check that url points at the admin API itself"}
+		c.logRequest(ctx, req.Request, body, resp, nil, attempts, start, e)
+		return nil, e
 	}
 	c.logRequest(ctx, req.Request, body, resp, out, attempts, start, nil)
 	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: attempts}
