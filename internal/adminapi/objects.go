@@ -107,7 +107,7 @@ func putObject[T any](ctx context.Context, c *Client, k kind, name string, obj *
 	op := k.op("update", name)
 	r, err := c.do(ctx, op, http.MethodPut, k.item(name), nil, obj, version)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, asVersionConflict(err)
 	}
 	out := new(T)
 	if len(r.body) == 0 {
@@ -158,12 +158,24 @@ func updateObject[T any](ctx context.Context, c *Client, k kind, name string, de
 	return out, v, nil
 }
 
-func isConcurrentChange(err error) bool {
-	return errors.Is(err, ErrVersionConflict) || errors.Is(err, ErrNameTaken)
+// asVersionConflict reads a 409 to a PUT or DELETE as the stale If-Match
+// it is: some servers answer a stale version with 409 instead of 412, and
+// on an existing object "name already taken" would mislead.
+func asVersionConflict(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.kind == ErrNameTaken {
+		e.kind, e.Hint = ErrVersionConflict, ""
+	}
+	return err
 }
+
+func isConcurrentChange(err error) bool { return errors.Is(err, ErrVersionConflict) }
 
 // deleteObject soft-deletes an object. A 404 means it is already gone, which
 // is what the caller wanted. Version zero reads the current version first.
+// When someone else changed the object since it was read (412, or 409 from
+// servers that say so), deleting is still wanted: it re-reads the version
+// and deletes once more, then gives up with a clear message.
 func deleteObject[T any](ctx context.Context, c *Client, k kind, name string, version int64) error {
 	if err := k.checkName("delete", name); err != nil {
 		return err
@@ -178,9 +190,8 @@ func deleteObject[T any](ctx context.Context, c *Client, k kind, name string, ve
 		}
 		version = v
 	}
-	_, err := c.do(ctx, k.op("delete", name), http.MethodDelete, k.item(name), nil, nil, version)
-	if errors.Is(err, ErrVersionConflict) {
-		// Someone changed it since it was read; deleting is still wanted.
+	err := deleteOnce(ctx, c, k, name, version)
+	if isConcurrentChange(err) {
 		_, v, rerr := getObject[T](ctx, c, k, name)
 		if errors.Is(rerr, ErrNotFound) {
 			return nil
@@ -188,10 +199,21 @@ func deleteObject[T any](ctx context.Context, c *Client, k kind, name string, ve
 		if rerr != nil {
 			return rerr
 		}
-		_, err = c.do(ctx, k.op("delete", name), http.MethodDelete, k.item(name), nil, nil, v)
+		err = deleteOnce(ctx, c, k, name, v)
+		if isConcurrentChange(err) {
+			var e *Error
+			errors.As(err, &e)
+			e.Hint = fmt.Sprintf("The %s kept changing while it was being deleted (it was re-read and deleted again once); another process is writing it: stop that process or run again", k.noun)
+			return e
+		}
 	}
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
+}
+
+func deleteOnce(ctx context.Context, c *Client, k kind, name string, version int64) error {
+	_, err := c.do(ctx, k.op("delete", name), http.MethodDelete, k.item(name), nil, nil, version)
+	return asVersionConflict(err)
 }
