@@ -166,7 +166,7 @@ func New(cfg Config) (*Client, error) {
 		RetryWaitMin:   waitMin,
 		RetryWaitMax:   waitMax,
 		RetryMax:       retries,
-		CheckRetry:     retryPolicy,
+		CheckRetry:     checkRetry,
 		Backoff:        backoff,
 		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: countAttempt,
@@ -250,12 +250,15 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	return t, nil
 }
 
-// response is what one operation got back after retries.
+// response is what one operation got back after retries. On a failure
+// without an answer, status is 0 and only attempts and ambiguous say
+// anything.
 type response struct {
-	status   int
-	header   http.Header
-	body     []byte
-	attempts int
+	status    int
+	header    http.Header
+	body      []byte
+	attempts  int
+	ambiguous bool // see exchange.ambiguous
 }
 
 // version returns the object version in the ETag header, or 0 when absent.
@@ -266,16 +269,6 @@ func (r *response) version() int64 {
 		return 0
 	}
 	return n
-}
-
-type attemptKey struct{}
-
-// countAttempt records, in the request context, how many attempts an
-// operation took: the lost-response rule for creates depends on it.
-func countAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
-	if p, ok := req.Context().Value(attemptKey{}).(*int); ok {
-		*p = retry + 1
-	}
 }
 
 // do sends one admin API request, retrying as the robustness rules say. op
@@ -300,8 +293,8 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 			return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
 		}
 	}
-	attempts := 0
-	ctx = context.WithValue(ctx, attemptKey{}, &attempts)
+	x := &exchange{}
+	ctx = withExchange(ctx, x)
 	var rawBody any
 	if body != nil {
 		rawBody = body
@@ -322,27 +315,37 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 
 	start := time.Now()
 	resp, err := c.http.Do(req)
+	failed := func() *response { return &response{attempts: x.attempts, ambiguous: x.ambiguous} }
 	if err != nil {
-		c.logRequest(ctx, req.Request, body, nil, nil, attempts, start, err)
-		return nil, c.transportError(op, err, attempts)
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		c.logRequest(ctx, req.Request, body, nil, nil, x.attempts, start, err)
+		return failed(), c.transportError(op, err, x.attempts)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	// One byte more than the limit tells a body at the limit from one cut
 	// short, which would otherwise fail as "unexpected end of JSON input".
 	out, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
-	if err != nil {
-		c.logRequest(ctx, req.Request, body, resp, nil, attempts, start, err)
-		return nil, c.transportError(op, err, attempts)
-	}
-	if int64(len(out)) > c.maxBody {
-		e := &Error{Op: op, StatusCode: resp.StatusCode, kind: ErrUnexpected,
+	if err == nil && int64(len(out)) > c.maxBody {
+		err = &Error{Op: op, StatusCode: resp.StatusCode, kind: ErrUnexpected,
 			Message: fmt.Sprintf("the response is larger than %d bytes, the most the client reads", c.maxBody),
 			Hint:    "Check that url points at the admin API itself"}
-		c.logRequest(ctx, req.Request, body, resp, nil, attempts, start, e)
-		return nil, e
 	}
-	c.logRequest(ctx, req.Request, body, resp, out, attempts, start, nil)
-	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: attempts}
+	if err != nil {
+		// An answer that could not be read may still have been a success.
+		if resp.StatusCode < 300 {
+			x.ambiguous = true
+		}
+		c.logRequest(ctx, req.Request, body, resp, nil, x.attempts, start, err)
+		var e *Error
+		if errors.As(err, &e) {
+			return failed(), e
+		}
+		return failed(), c.transportError(op, err, x.attempts)
+	}
+	c.logRequest(ctx, req.Request, body, resp, out, x.attempts, start, nil)
+	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: x.attempts, ambiguous: x.ambiguous}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := decodeError(op, resp.StatusCode, out)
 		e.Message = c.scrub(e.Message)

@@ -29,6 +29,12 @@ var (
 	// cannot be read again, so the token must be replaced under a new name.
 	ErrSecretLost = errors.New("token secret lost")
 
+	// ErrOrphanRevoked is returned by CreateToken, together with
+	// ErrSecretLost, when the server committed a token whose secret never
+	// reached the client, and the client revoked that token so that no
+	// working credential nobody holds is left behind.
+	ErrOrphanRevoked = errors.New("orphaned token revoked")
+
 	// ErrEndpointRefused is returned, before any byte is sent, when the
 	// network-boundary guard refuses an endpoint.
 	ErrEndpointRefused = errors.New("endpoint refused")
@@ -49,6 +55,7 @@ type Error struct {
 	Hint string
 
 	kind error
+	also error // a second sentinel the error matches, or nil
 	err  error
 }
 
@@ -75,8 +82,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrNotFound) and the like work.
-func (e *Error) Is(target error) bool { return target == e.kind }
+// Is makes errors.Is(err, ErrNotFound) and the like work. Some errors
+// match two sentinels, such as ErrSecretLost and ErrOrphanRevoked.
+func (e *Error) Is(target error) bool {
+	return target == e.kind || (e.also != nil && target == e.also)
+}
 
 // Unwrap returns the transport error behind the failure, if any.
 func (e *Error) Unwrap() error { return e.err }

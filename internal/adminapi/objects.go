@@ -76,30 +76,32 @@ func getObject[T any](ctx context.Context, c *Client, k kind, name string) (*T, 
 	return &out, r.version(), nil
 }
 
-// createObject POSTs obj. It also reports whether the request had to be
-// sent more than once, which the lost-response rule needs.
+// createObject POSTs obj. It also reports whether some attempt ended
+// ambiguously (the server may have committed it without the answer
+// arriving), which the lost-response rule needs: only then can a 409 be
+// this very call's object.
 func createObject[T any](ctx context.Context, c *Client, k kind, name string, obj *T) (*T, int64, bool, error) {
 	if err := k.checkName("create", name); err != nil {
 		return nil, 0, false, err
 	}
 	op := k.op("create", name)
 	r, err := c.do(ctx, op, http.MethodPost, k.path, nil, obj, 0)
-	retried := r != nil && r.attempts > 1
+	ambiguous := r != nil && r.ambiguous
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && errors.Is(err, ErrNameTaken) {
 			e.Hint = fmt.Sprintf("A %s named %q already exists (names are never freed, even when inactive)", k.noun, name)
 		}
-		return nil, 0, retried, err
+		return nil, 0, ambiguous, err
 	}
 	out := new(T)
 	if len(r.body) == 0 {
-		return nil, 0, retried, nil // tolerated: a server that answers a create without a body
+		return nil, 0, ambiguous, nil // tolerated: a server that answers a create without a body
 	}
 	if err := decode(op, r, out); err != nil {
-		return nil, 0, retried, err
+		return nil, 0, ambiguous, err
 	}
-	return out, r.version(), retried, nil
+	return out, r.version(), ambiguous, nil
 }
 
 // putObject PUTs obj with If-Match version.

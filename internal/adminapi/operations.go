@@ -32,12 +32,14 @@ func (c *Client) GetTenant(ctx context.Context, name string) (*Tenant, error) {
 	return t, err
 }
 
-// CreateTenant creates a tenant. If the first attempt's response was lost
-// and the retry finds the name taken by a tenant with the requested fields,
-// that tenant is the one this call created, and it is returned.
+// CreateTenant creates a tenant. If an attempt ended ambiguously (its
+// answer lost after the server may have committed it) and a retry finds the
+// name taken by a tenant with the requested fields, that tenant is the one
+// this call created, and it is returned. After definite answers only (429,
+// 503, nothing sent), a 409 is someone else's tenant: ErrNameTaken.
 func (c *Client) CreateTenant(ctx context.Context, t Tenant) (*Tenant, error) {
-	out, v, retried, err := createObject(ctx, c, tenants, t.Name, &t)
-	if err != nil && retried && errors.Is(err, ErrNameTaken) {
+	out, v, ambiguous, err := createObject(ctx, c, tenants, t.Name, &t)
+	if err != nil && ambiguous && errors.Is(err, ErrNameTaken) {
 		got, gerr := c.GetTenant(ctx, t.Name)
 		if gerr == nil && tenantMatches(t, *got) {
 			return got, nil
@@ -91,8 +93,8 @@ func (c *Client) GetAccessPolicy(ctx context.Context, name string) (*AccessPolic
 // CreateAccessPolicy creates an access policy, with the same lost-response
 // rule as CreateTenant.
 func (c *Client) CreateAccessPolicy(ctx context.Context, p AccessPolicy) (*AccessPolicy, error) {
-	out, v, retried, err := createObject(ctx, c, accessPolicies, p.Name, &p)
-	if err != nil && retried && errors.Is(err, ErrNameTaken) {
+	out, v, ambiguous, err := createObject(ctx, c, accessPolicies, p.Name, &p)
+	if err != nil && ambiguous && errors.Is(err, ErrNameTaken) {
 		got, gerr := c.GetAccessPolicy(ctx, p.Name)
 		if gerr == nil && PolicyMatches(p, *got) {
 			return got, nil
@@ -171,16 +173,22 @@ func (c *Client) GetToken(ctx context.Context, name string) (*Token, error) {
 }
 
 // CreateToken creates a token and returns it with its secret, the only time
-// the server shows it. A create whose response was lost cannot be recovered:
-// the token exists but its secret is gone, and ErrSecretLost says so.
+// the server shows it.
+//
+// A create that ended ambiguously (an attempt's answer lost after the
+// server may have committed it, then a 409 on retry, or no answer at all)
+// may have left a working token whose secret nobody has. CreateToken then
+// reads the token: if it is there, active and what was asked for, it
+// revokes it and returns an error matching both ErrSecretLost and
+// ErrOrphanRevoked; if the revocation fails, ErrSecretLost alone, naming the
+// live token. A 409 after definite answers only is someone else's token
+// under the name: ErrNameTaken, and that token is left alone.
 func (c *Client) CreateToken(ctx context.Context, t Token) (*Token, error) {
 	t.Secret = ""
-	out, v, retried, err := createObject(ctx, c, tokens, t.Name, &t)
+	out, v, ambiguous, err := createObject(ctx, c, tokens, t.Name, &t)
 	if err != nil {
-		if retried && errors.Is(err, ErrNameTaken) {
-			return nil, &Error{Op: tokens.op("create", t.Name), kind: ErrSecretLost,
-				Message: "the server created the token but its response, the only one carrying the secret, was lost; the retry found the name taken",
-				Hint:    "Revoke it and create the token under a new name (with name_prefix, re-apply; with name, choose another)"}
+		if ambiguous {
+			return nil, c.settleLostToken(ctx, t, err)
 		}
 		return nil, err
 	}

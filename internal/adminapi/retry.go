@@ -17,6 +17,15 @@ import (
 // wait, so that a misbehaving server cannot stall a plan for an hour.
 const maxRetryAfter = 60 * time.Second
 
+// checkRetry records how the attempt went, for the lost-response rule,
+// then decides with retryPolicy.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if x := exchangeOf(ctx); x != nil {
+		x.observe(resp, err)
+	}
+	return retryPolicy(ctx, resp, err)
+}
+
 // retryPolicy retries what ADMIN-API.md says may pass: rate limiting (429),
 // gateway and fail-over errors (502, 503, 504) and connection errors. Every
 // other status is an answer and is returned as it is.

@@ -1,0 +1,92 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// orphanTimeout bounds the clean-up after a lost token create. It runs on a
+// context of its own, so that an apply interrupted mid-create still cleans
+// up after itself.
+const orphanTimeout = 30 * time.Second
+
+// settleLostToken decides what a token create that ended ambiguously left
+// behind. cause is the create's own error.
+func (c *Client) settleLostToken(ctx context.Context, want Token, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanTimeout)
+	defer cancel()
+	got, err := c.GetToken(ctx, want.Name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return cause // nothing was committed
+	case err != nil:
+		var e *Error
+		if errors.As(cause, &e) {
+			e.Hint = fmt.Sprintf("The server may have created the token without its secret reaching this client, and reading it back failed (%s): if token %q is active, revoke it and create the token under a new name", describe(err), want.Name)
+		}
+		return cause
+	case got.Status != StatusActive || !tokenMatches(want, *got):
+		// Inactive: no working credential is left. Different: someone
+		// else's token, which is not this call's to revoke.
+		return cause
+	}
+	op := tokens.op("create", want.Name)
+	lost := "the server created the token, but the response carrying its secret was lost (" + describe(cause) + ")"
+	if err := c.DeleteToken(ctx, want.Name, got.Version); err != nil {
+		return &Error{Op: op, kind: ErrSecretLost,
+			Message: fmt.Sprintf("%s, and revoking it failed (%s)", lost, describe(err)),
+			Hint: fmt.Sprintf("Token %q is live and nobody has its secret: it must be revoked, with DELETE %s%s%s and If-Match: \"%d\" (or the admin UI); then create the token under a new name",
+				want.Name, c.URL(), BasePath, tokens.item(want.Name), got.Version)}
+	}
+	return &Error{Op: op, kind: ErrSecretLost, also: ErrOrphanRevoked,
+		Message: lost + "; the token was revoked, so that no working credential nobody holds is left behind",
+		Hint:    "Create the token under a new name (with name_prefix, re-apply; with name, choose another)"}
+}
+
+// tokenMatches reports whether got is the token want asked for, as far as
+// its fields tell: a token under the name with other fields is someone
+// else's.
+func tokenMatches(want, got Token) bool {
+	return got.AccessPolicy == want.AccessPolicy &&
+		(want.DisplayName == "" || got.DisplayName == want.DisplayName) &&
+		sameInstant(want.Expiration, got.Expiration)
+}
+
+// sameInstant compares RFC 3339 times to the second, which is what the
+// server keeps, in whatever zone each is written.
+func sameInstant(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	ta, errA := time.Parse(time.RFC3339, a)
+	tb, errB := time.Parse(time.RFC3339, b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ta.Truncate(time.Second).Equal(tb.Truncate(time.Second))
+}
+
+// describe says what went wrong in err without its operation and hint,
+// for an error that quotes it. Its text is scrubbed already: every *Error
+// the client makes is.
+func describe(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if errors.Is(e, ErrNameTaken) && e.StatusCode != 0 {
+		return "a retry found the name taken"
+	}
+	d := *e
+	d.Op, d.Hint = "", ""
+	return trimOp(d.Error())
+}
+
+func trimOp(s string) string {
+	if len(s) >= 2 && s[:2] == ": " {
+		return s[2:]
+	}
+	return s
+}
