@@ -147,6 +147,11 @@ func decodeBody(r *http.Request, v any) *apiError {
 	if len(data) > maxBody {
 		return errStatus(http.StatusRequestEntityTooLarge, "body larger than %d bytes", maxBody)
 	}
+	// Decoding null or an array into a struct would not fail, or would fail
+	// naming Go types; every body of the API is an object.
+	if rest := bytes.TrimLeft(data, " \t\r\n"); len(rest) == 0 || rest[0] != '{' {
+		return errStatus(http.StatusBadRequest, "a JSON object body is required")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -157,15 +162,21 @@ func decodeBody(r *http.Request, v any) *apiError {
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return invalid(field, "unknown field")
-		case errors.Is(err, io.EOF):
-			return errStatus(http.StatusBadRequest, "a JSON object body is required")
 		}
 		return errStatus(http.StatusBadRequest, "invalid JSON body: %v", err)
 	}
-	if dec.More() {
+	if !atEnd(dec) {
 		return errStatus(http.StatusBadRequest, "invalid JSON body: data after the object")
 	}
 	return nil
+}
+
+// atEnd reports whether nothing but whitespace follows the value just
+// decoded. dec.More alone is not enough: it reports false for a stray "]"
+// or "}", which would let `{...}]` through.
+func atEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
 }
 
 // methodNotAllowed sets Allow and returns the error, for the caller to

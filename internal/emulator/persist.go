@@ -72,9 +72,17 @@ func (st *stateFile) validate() error {
 	names := map[string]bool{}
 	check := func(kind, name, status string, version int64) error {
 		key := kind + "/" + name
+		validName := validateObjectName
+		if kind == "tenant" {
+			validName = func(name string) *apiError { return validateTenantName("name", name) }
+		}
 		switch {
 		case name == "":
 			return fmt.Errorf("a %s has no name", kind)
+		case validName(name) != nil:
+			// The API could never have created it, and it could not be
+			// addressed in a URL either.
+			return fmt.Errorf("%s %q: %s", kind, name, validName(name).msg)
 		case names[key]:
 			return fmt.Errorf("%s %q appears twice", kind, name)
 		case !okStatus(status):
@@ -125,7 +133,7 @@ func loadState(dir string) (*stateFile, error) {
 	if err := dec.Decode(&st); err != nil {
 		return nil, fmt.Errorf("emulator: corrupt state file %s: %w", path, err)
 	}
-	if dec.More() {
+	if !atEnd(dec) {
 		return nil, fmt.Errorf("emulator: corrupt state file %s: data after the state object", path)
 	}
 	if err := st.validate(); err != nil {

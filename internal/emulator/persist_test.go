@@ -97,11 +97,13 @@ func TestCorruptStateFileIsAnError(t *testing.T) {
 		"empty":           "",
 		"wrong format":    `{"format":99}`,
 		"unknown field":   `{"format":1,"surprise":true}`,
-		"version zero":    `{"format":1,"tenants":[{"name":"a","status":"active","version":0}]}`,
+		"version zero":    `{"format":1,"tenants":[{"name":"abc","status":"active","version":0}]}`,
+		"invalid name":    `{"format":1,"tenants":[{"name":"a/b","status":"active","version":1}]}`,
 		"bad status":      `{"format":1,"tenants":[{"name":"abc","status":"weird","version":1}]}`,
 		"duplicate":       `{"format":1,"tenants":[{"name":"abc","status":"active","version":1},{"name":"abc","status":"active","version":1}]}`,
 		"token no digest": `{"format":1,"tokens":[{"name":"t","status":"active","version":1}]}`,
 		"trailing data":   `{"format":1} {}`,
+		"trailing ]":      `{"format":1}]`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

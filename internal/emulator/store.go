@@ -165,8 +165,10 @@ type precondition struct {
 	stale   int
 }
 
+// preconditionFrom trims only HTTP's optional whitespace (space and tab);
+// anything else around the value makes it a different value.
 func preconditionFrom(r *http.Request, stale int) precondition {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	v := strings.Trim(r.Header.Get("If-Match"), " \t")
 	return precondition{present: v != "", value: v, stale: stale}
 }
 
@@ -174,17 +176,19 @@ func (p precondition) check(version int64) *apiError {
 	if !p.present {
 		return errStatus(http.StatusPreconditionRequired, "If-Match header with the object's version is required")
 	}
-	v := strings.TrimPrefix(p.value, "W/")
-	v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n != version {
-		stale := p.stale
-		if stale == 0 {
-			stale = http.StatusPreconditionFailed
-		}
-		return errStatus(stale, "version %q does not match the current version \"%d\"", p.value, version)
+	// Exactly the forms a client may send back: the ETag as received, without
+	// its quotes, or marked weak. Parsing the digits as a number would also
+	// take "01", "+1" or a lone quote, which no server handed out.
+	n := strconv.FormatInt(version, 10)
+	switch p.value {
+	case `"` + n + `"`, n, `W/"` + n + `"`:
+		return nil
 	}
-	return nil
+	stale := p.stale
+	if stale == 0 {
+		stale = http.StatusPreconditionFailed
+	}
+	return errStatus(stale, "version %q does not match the current version \"%d\"", p.value, version)
 }
 
 func sortedValues[T any](m map[string]T, keep func(T) bool) []T {
