@@ -65,6 +65,11 @@ type Config struct {
 	// RetryWaitMin and RetryWaitMax bound the back-off between attempts.
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
+	// BreakerCooldown is how long requests fail at once, without being sent,
+	// after an operation found the admin API unreachable, before one request
+	// is let through to probe it. Zero means DefaultBreakerCooldown; a
+	// negative value probes with the next request.
+	BreakerCooldown time.Duration
 
 	// AllowedEndpoints restricts where the admin token may be sent: host
 	// suffixes (".svc", "tempo.example.internal") and CIDRs ("10.0.0.0/8").
@@ -94,6 +99,7 @@ type Client struct {
 	log       LogFunc
 	http      *retryablehttp.Client
 	guard     *guard
+	breaker   *breaker
 	maxBody   int64 // maxResponse; tests lower it
 }
 
@@ -170,6 +176,7 @@ func New(cfg Config) (*Client, error) {
 		Backoff:        backoff,
 		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: countAttempt,
+		PrepareRetry:   prepareRetry,
 	}
 
 	ua := cfg.UserAgent
@@ -184,6 +191,7 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger,
 		http:      rc,
 		guard:     g,
+		breaker:   newBreaker(cfg.BreakerCooldown),
 		maxBody:   maxResponse,
 	}, nil
 }
@@ -293,7 +301,16 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 			return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
 		}
 	}
-	x := &exchange{}
+	x := &exchange{br: c.breaker, bypass: ctx.Value(bypassBreakerKey{}) != nil}
+	if !x.bypass {
+		probe, cause, ok := c.breaker.admit()
+		if !ok {
+			return nil, c.notSent(op, cause)
+		}
+		if x.probe = probe; probe {
+			defer c.breaker.probeDone()
+		}
+	}
 	ctx = withExchange(ctx, x)
 	var rawBody any
 	if body != nil {
@@ -320,8 +337,19 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		if resp != nil {
 			_ = resp.Body.Close()
 		}
+		stopped := errors.Is(err, errBreakerOpened)
+		if stopped && x.lastErr != nil {
+			err = x.lastErr // what the attempts found, not why they stopped
+		}
 		c.logRequest(ctx, req.Request, body, nil, nil, x.attempts, start, err)
-		return failed(), c.transportError(op, err, x.attempts)
+		e := c.transportError(op, err, x.attempts)
+		if ctx.Err() == nil && e.kind == ErrConnection && !tlsRefusal(err) &&
+			(stopped || x.probe || x.attempts > c.http.RetryMax) {
+			// Every attempt the budget allowed failed to get an answer.
+			e.Message = fmt.Sprintf("the admin API at %s is unreachable", c.URL())
+			c.breaker.unreachable(fmt.Sprintf("%s failed after %d attempt(s): %s", op, x.attempts, e.err))
+		}
+		return failed(), e
 	}
 	defer func() { _ = resp.Body.Close() }()
 	// One byte more than the limit tells a body at the limit from one cut
@@ -339,10 +367,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		}
 		c.logRequest(ctx, req.Request, body, resp, nil, x.attempts, start, err)
 		var e *Error
-		if errors.As(err, &e) {
-			return failed(), e
+		if !errors.As(err, &e) {
+			e = c.transportError(op, err, x.attempts)
 		}
-		return failed(), c.transportError(op, err, x.attempts)
+		return failed(), e
 	}
 	c.logRequest(ctx, req.Request, body, resp, out, x.attempts, start, nil)
 	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: x.attempts, ambiguous: x.ambiguous}
@@ -358,7 +386,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 }
 
 // transportError wraps a failure that left no response.
-func (c *Client) transportError(op string, err error, attempts int) error {
+func (c *Client) transportError(op string, err error, attempts int) *Error {
 	var ge *Error
 	if errors.As(err, &ge) && errors.Is(ge, ErrEndpointRefused) {
 		return ge

@@ -12,10 +12,13 @@
 //   - TLS with a private CA, client certificates (mTLS);
 //   - the network-boundary guard: the admin token is only ever sent to
 //     endpoints the operator allowed, and never in clear text to a public
-//     address;
+//     address; CheckEndpoint applies it at plan time, sending nothing;
 //   - optimistic concurrency with ETag / If-Match, including the
 //     re-read-and-re-apply-once rule for concurrent updates;
 //   - retries of rate limiting, fail-over and connection errors with capped,
-//     jittered back-off, and the lost-response rule for creates;
+//     jittered back-off, and the lost-response rule for creates (a token
+//     whose secret was lost is revoked rather than left working);
+//   - a circuit breaker, so that an unreachable admin API costs one
+//     operation's retry budget and not one per object;
 //   - errors that carry the server's message but never a secret.
 package adminapi

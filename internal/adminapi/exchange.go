@@ -13,7 +13,12 @@ import (
 // in the request context, where the retry hooks and the connection trace
 // fill it in.
 type exchange struct {
+	br     *breaker
+	probe  bool // this operation is the breaker's probe
+	bypass bool // the breaker does not hold this operation back
+
 	attempts int
+	lastErr  error // the last attempt's failure, nil when it got an answer
 	// ambiguous: some attempt may have been committed by the server without
 	// its answer reaching the client. A create that was ambiguous can find
 	// its own object under the name; one whose every attempt got a definite
@@ -52,6 +57,7 @@ func countAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
 
 // observe classifies one attempt's outcome.
 func (x *exchange) observe(resp *http.Response, err error) {
+	x.lastErr = err
 	if err != nil {
 		// Before a connection nothing was sent (refused, no such host, the
 		// guard said no); after it, the request may have been processed
@@ -64,6 +70,23 @@ func (x *exchange) observe(resp *http.Response, err error) {
 	if ambiguousStatus(resp.StatusCode) {
 		x.ambiguous = true
 	}
+	if x.br != nil {
+		x.br.answered()
+	}
+}
+
+// prepareRetry stops an operation's retries after a connection failure
+// when the breaker opened meanwhile: another operation already spent a
+// budget finding the API unreachable.
+func prepareRetry(req *http.Request) error {
+	x := exchangeOf(req.Context())
+	if x == nil || x.br == nil || x.probe || x.bypass || x.lastErr == nil {
+		return nil
+	}
+	if x.br.isOpen() {
+		return errBreakerOpened
+	}
+	return nil
 }
 
 // ambiguousStatus reports whether an answer leaves open whether the request

@@ -15,7 +15,7 @@ const orphanTimeout = 30 * time.Second
 // settleLostToken decides what a token create that ended ambiguously left
 // behind. cause is the create's own error.
 func (c *Client) settleLostToken(ctx context.Context, want Token, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanTimeout)
+	ctx, cancel := context.WithTimeout(withoutBreaker(context.WithoutCancel(ctx)), orphanTimeout)
 	defer cancel()
 	got, err := c.GetToken(ctx, want.Name)
 	switch {

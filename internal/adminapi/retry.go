@@ -19,9 +19,13 @@ const maxRetryAfter = 60 * time.Second
 
 // checkRetry records how the attempt went, for the lost-response rule,
 // then decides with retryPolicy.
+// A probe of the breaker is one request: a connection failure settles it.
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if x := exchangeOf(ctx); x != nil {
 		x.observe(resp, err)
+		if x.probe && err != nil {
+			return false, nil
+		}
 	}
 	return retryPolicy(ctx, resp, err)
 }
@@ -38,11 +42,7 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 		if errors.As(err, &refused) {
 			return false, err // the guard said no; asking again changes nothing
 		}
-		var alert tls.AlertError
-		var verify *tls.CertificateVerificationError
-		// A refusal by the server's side of the handshake arrives as an
-		// unexported alert type; its text is the only stable mark.
-		if errors.As(err, &alert) || errors.As(err, &verify) || strings.Contains(err.Error(), "remote error: tls:") {
+		if tlsRefusal(err) {
 			return false, err // a TLS handshake refusal is configuration, not chance
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
@@ -52,6 +52,15 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 		return true, nil
 	}
 	return false, nil
+}
+
+// tlsRefusal reports whether err is a TLS handshake refused by either side.
+// A refusal by the server's side arrives as an unexported alert type; its
+// text is the only stable mark.
+func tlsRefusal(err error) bool {
+	var alert tls.AlertError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &alert) || errors.As(err, &verify) || strings.Contains(err.Error(), "remote error: tls:")
 }
 
 // backoff waits what Retry-After asks on 429 and 503 (capped), and
