@@ -269,10 +269,19 @@ type response struct {
 	ambiguous bool // see exchange.ambiguous
 }
 
-// version returns the object version in the ETag header, or 0 when absent.
+// version returns the object version in the ETag header: digits, quoted
+// (or, tolerated, bare; weak or not). Anything else, a sign included, is 0,
+// unknown, and makes the client read the version afresh rather than send
+// back an If-Match the server never gave.
 func (r *response) version() int64 {
-	v := strings.TrimPrefix(r.header.Get("ETag"), "W/")
-	n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
+	v := strings.TrimPrefix(strings.TrimSpace(r.header.Get("ETag")), "W/")
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if !allDigits(v) {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return 0
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
 )
 
 // Sentinel errors, matched with errors.Is against the *Error values the
@@ -137,6 +138,20 @@ func hintFor(kind error) string {
 // proxy's HTML error page does not flood a plan.
 const maxMessage = 512
 
+// printable makes server text safe to show in a terminal: invalid UTF-8
+// becomes U+FFFD, and control characters other than newline and tab (an
+// escape sequence could recolour or rewrite the operator's screen) become
+// spaces.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // decodeError turns a non-2xx response into an *Error. The server may answer
 // with {"error": "..."} (the emulator), {"message": "..."}, or plain text.
 func decodeError(op string, status int, body []byte) *Error {
@@ -155,8 +170,9 @@ func decodeError(op string, status int, body []byte) *Error {
 	} else {
 		e.Message = strings.TrimSpace(string(body))
 	}
-	if len(e.Message) > maxMessage {
-		e.Message = e.Message[:maxMessage] + "…"
+	e.Message, e.Field = printable(e.Message), printable(e.Field)
+	if r := []rune(e.Message); len(r) > maxMessage {
+		e.Message = string(r[:maxMessage]) + "…"
 	}
 	if e.Field == "" && errors.Is(e.kind, ErrValidation) {
 		// Servers that do not send a field usually start the message with it.
@@ -166,6 +182,9 @@ func decodeError(op string, status int, body []byte) *Error {
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
+	}
+	if e.Message == "" {
+		e.Message = "the server gave no reason" // a status net/http has no text for
 	}
 	e.Hint = hintFor(e.kind)
 	return e

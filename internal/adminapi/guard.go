@@ -49,19 +49,48 @@ func newGuard(scheme string, allowed []string, r Resolver) (*guard, error) {
 			if err != nil {
 				return nil, fmt.Errorf("allowed_endpoints: %q is not a valid CIDR: %w", raw, err)
 			}
-			g.prefixes = append(g.prefixes, p.Masked())
+			g.prefixes = append(g.prefixes, unmapPrefix(p.Masked()))
 		default:
+			// Host names compare without the root's trailing dot, as
+			// nameAllowed strips it from the host.
+			entry = strings.TrimRight(entry, ".")
 			if a, err := netip.ParseAddr(entry); err == nil {
+				a = a.Unmap().WithZone("")
 				g.prefixes = append(g.prefixes, netip.PrefixFrom(a, a.BitLen()))
 				continue
 			}
-			if strings.ContainsAny(entry, ":*?@ ") {
-				return nil, fmt.Errorf("allowed_endpoints: %q is neither a host suffix (such as \".svc\") nor a CIDR", raw)
+			if !validSuffix(entry) {
+				return nil, fmt.Errorf("allowed_endpoints: %q is neither a host suffix (such as \".svc\", in ASCII: punycode for international names) nor a CIDR", raw)
 			}
 			g.suffixes = append(g.suffixes, entry)
 		}
 	}
 	return g, nil
+}
+
+// unmapPrefix turns a CIDR of IPv4-mapped IPv6 addresses (::ffff:10.0.0.0/104)
+// into the IPv4 CIDR it means: the guard compares unmapped addresses, which
+// such a prefix would otherwise never contain.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
+}
+
+// validSuffix accepts what can end a DNS name: letters, digits, "-", "_"
+// and dots, with at least one label.
+func validSuffix(s string) bool {
+	if strings.Trim(s, ".") == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *guard) restricted() bool { return len(g.suffixes)+len(g.prefixes) > 0 }

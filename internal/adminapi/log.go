@@ -26,7 +26,7 @@ func (c *Client) logRequest(ctx context.Context, req *http.Request, reqBody []by
 		return
 	}
 	fields := map[string]any{
-		"method":          req.Method,
+		"method":          c.scrub(req.Method),
 		"url":             c.scrub(req.URL.String()),
 		"attempts":        attempts,
 		"duration_ms":     time.Since(start).Milliseconds(),
@@ -56,7 +56,7 @@ func (c *Client) redactHeaders(h http.Header) map[string]string {
 	for k, v := range h {
 		switch http.CanonicalHeaderKey(k) {
 		case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie":
-			out[c.scrub(k)] = redacted
+			out[c.scrub(k)] = c.scrub(redacted) // even the marker: a token could be "sensitive"
 		default:
 			out[c.scrub(k)] = c.scrub(strings.Join(v, ", "))
 		}

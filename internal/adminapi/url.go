@@ -36,8 +36,9 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("url: %q must not have a query or fragment", shown)
 	}
 	// Trimmed in escaped form, so that an escaped "/" in a gateway prefix
-	// stays escaped.
-	escaped := strings.TrimSuffix(strings.TrimSuffix(u.EscapedPath(), "/"), BasePath)
+	// stays escaped; every trailing "/", or requests would go to
+	// //admin/api/v3.
+	escaped := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(u.EscapedPath(), "/"), BasePath), "/")
 	if u.Path, err = url.PathUnescape(escaped); err != nil {
 		return nil, fmt.Errorf("url: the path of %q is not valid: %s", shown, parseProblem(err))
 	}
@@ -68,7 +69,9 @@ func parseProblem(err error) string {
 func RedactURL(raw string) string {
 	s := strings.TrimSpace(raw)
 	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" {
+	if err != nil || u.Opaque != "" || u.Hostname() == "" {
+		// Without an authority url.Parse puts "user:pw@host" into the
+		// path (http:/a://user:pw@host); the text rules catch it.
 		return redactURLText(s)
 	}
 	if u.User != nil {
