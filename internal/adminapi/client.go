@@ -291,25 +291,9 @@ func (r *response) version() int64 {
 // do sends one admin API request, retrying as the robustness rules say. op
 // names the operation for errors; path is escaped already (kind.item);
 // ifMatch, when non-zero, is sent as If-Match. A non-2xx final status is
-// returned as *Error.
+// returned as *Error. On failure the response, when not nil, still says how
+// many attempts were made and whether one was ambiguous.
 func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in any, ifMatch int64) (*response, error) {
-	u := *c.base
-	// Path and RawPath together, so that url.URL does not escape the
-	// already escaped names a second time.
-	u.RawPath = c.base.EscapedPath() + BasePath + path
-	p, err := url.PathUnescape(u.RawPath)
-	if err != nil {
-		return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
-	}
-	u.Path = p
-	u.RawQuery = query.Encode()
-
-	var body []byte
-	if in != nil {
-		if body, err = json.Marshal(in); err != nil {
-			return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
-		}
-	}
 	x := &exchange{br: c.breaker, bypass: ctx.Value(bypassBreakerKey{}) != nil}
 	if !x.bypass {
 		probe, cause, ok := c.breaker.admit()
@@ -321,13 +305,71 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		}
 	}
 	ctx = withExchange(ctx, x)
+	req, body, err := c.newRequest(ctx, method, path, query, in, ifMatch)
+	if err != nil {
+		return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	failed := func() *response { return &response{attempts: x.attempts, ambiguous: x.ambiguous} }
+	if err != nil {
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		if errors.Is(err, errBreakerOpened) && x.lastErr != nil {
+			err = x.lastErr // what the attempts found, not why they stopped
+		}
+		c.logRequest(ctx, req.Request, body, nil, nil, x.attempts, start, err)
+		return failed(), c.noAnswer(ctx, op, x, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	out, err := c.readBody(op, resp)
+	if err != nil {
+		// An answer that could not be read may still have been a success.
+		if resp.StatusCode < 300 {
+			x.ambiguous = true
+		}
+		c.logRequest(ctx, req.Request, body, resp, nil, x.attempts, start, err)
+		return failed(), err
+	}
+	c.logRequest(ctx, req.Request, body, resp, out, x.attempts, start, nil)
+	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: x.attempts, ambiguous: x.ambiguous}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := decodeError(op, resp.StatusCode, out)
+		e.Message, e.Field = c.scrub(e.Message), c.scrub(e.Field)
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			e.Message = "the server answered with a redirect, which is not followed so that the admin token stays on this endpoint; point url at the admin API itself"
+		}
+		return r, e
+	}
+	return r, nil
+}
+
+// newRequest builds the request and returns it with its JSON body.
+func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, in any, ifMatch int64) (*retryablehttp.Request, []byte, error) {
+	u := *c.base
+	// Path and RawPath together, so that url.URL does not escape the
+	// already escaped names a second time.
+	u.RawPath = c.base.EscapedPath() + BasePath + path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	u.Path = p
+	u.RawQuery = query.Encode()
+
+	var body []byte
 	var rawBody any
-	if body != nil {
+	if in != nil {
+		if body, err = json.Marshal(in); err != nil {
+			return nil, nil, err
+		}
 		rawBody = body
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), rawBody)
 	if err != nil {
-		return nil, &Error{Op: op, kind: ErrUnexpected, err: err}
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", c.auth)
 	req.Header.Set("Accept", "application/json")
@@ -338,60 +380,38 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	if ifMatch != 0 {
 		req.Header.Set("If-Match", strconv.Quote(strconv.FormatInt(ifMatch, 10)))
 	}
+	return req, body, nil
+}
 
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	failed := func() *response { return &response{attempts: x.attempts, ambiguous: x.ambiguous} }
-	if err != nil {
-		if resp != nil {
-			_ = resp.Body.Close()
-		}
-		stopped := errors.Is(err, errBreakerOpened)
-		if stopped && x.lastErr != nil {
-			err = x.lastErr // what the attempts found, not why they stopped
-		}
-		c.logRequest(ctx, req.Request, body, nil, nil, x.attempts, start, err)
-		e := c.transportError(op, err, x.attempts)
-		if ctx.Err() == nil && e.kind == ErrConnection && !tlsRefusal(err) &&
-			(stopped || x.probe || x.attempts > c.http.RetryMax) {
-			// Every attempt the budget allowed failed to get an answer.
-			e.Message = fmt.Sprintf("the admin API at %s is unreachable", c.URL())
-			c.breaker.unreachable(fmt.Sprintf("%s failed after %d attempt(s): %s", op, x.attempts, e.err))
-		}
-		return failed(), e
-	}
-	defer func() { _ = resp.Body.Close() }()
-	// One byte more than the limit tells a body at the limit from one cut
-	// short, which would otherwise fail as "unexpected end of JSON input".
+// readBody reads a response body up to the size limit. One byte more than
+// the limit tells a body at the limit from one cut short, which would
+// otherwise fail as "unexpected end of JSON input".
+func (c *Client) readBody(op string, resp *http.Response) ([]byte, error) {
 	out, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
-	if err == nil && int64(len(out)) > c.maxBody {
-		err = &Error{Op: op, StatusCode: resp.StatusCode, kind: ErrUnexpected,
+	if err != nil {
+		return nil, c.transportError(op, err, 0)
+	}
+	if int64(len(out)) > c.maxBody {
+		return nil, &Error{Op: op, StatusCode: resp.StatusCode, kind: ErrUnexpected,
 			Message: fmt.Sprintf("the response is larger than %d bytes, the most the client reads", c.maxBody),
 			Hint:    "Check that url points at the admin API itself"}
 	}
-	if err != nil {
-		// An answer that could not be read may still have been a success.
-		if resp.StatusCode < 300 {
-			x.ambiguous = true
-		}
-		c.logRequest(ctx, req.Request, body, resp, nil, x.attempts, start, err)
-		var e *Error
-		if !errors.As(err, &e) {
-			e = c.transportError(op, err, x.attempts)
-		}
-		return failed(), e
+	return out, nil
+}
+
+// noAnswer turns a failure that left no response into the operation's
+// error. When every attempt the budget allowed failed to connect or to get
+// an answer (or the breaker's probe failed, or another operation found the
+// API unreachable meanwhile), the API is unreachable: the error says so,
+// and the breaker opens.
+func (c *Client) noAnswer(ctx context.Context, op string, x *exchange, err error) *Error {
+	e := c.transportError(op, err, x.attempts)
+	spent := x.attempts > c.http.RetryMax || x.probe || x.br.isOpen()
+	if ctx.Err() == nil && e.kind == ErrConnection && !tlsRefusal(err) && spent {
+		e.Message = fmt.Sprintf("the admin API at %s is unreachable", c.URL())
+		c.breaker.unreachable(fmt.Sprintf("%s failed after %d attempt(s): %s", op, x.attempts, e.err))
 	}
-	c.logRequest(ctx, req.Request, body, resp, out, x.attempts, start, nil)
-	r := &response{status: resp.StatusCode, header: resp.Header, body: out, attempts: x.attempts, ambiguous: x.ambiguous}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := decodeError(op, resp.StatusCode, out)
-		e.Message = c.scrub(e.Message)
-		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			e.Message = "the server answered with a redirect, which is not followed so that the admin token stays on this endpoint; point url at the admin API itself"
-		}
-		return r, e
-	}
-	return r, nil
+	return e
 }
 
 // transportError wraps a failure that left no response.
