@@ -10,6 +10,7 @@ package acctest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -38,17 +39,48 @@ type Env struct {
 	Client   *adminapi.Client // an admin client, for out-of-band changes
 }
 
+// EnvCompat names the environment variable that selects the emulator's
+// server variants for every acceptance test (emulator.ParseCompat syntax,
+// such as "all"); `make testacc` runs the suite with it empty and with "all".
+const EnvCompat = "TEMPO_EMULATOR_COMPAT"
+
+// Options tune Start.
+type Options struct {
+	// Clusters names the emulator's clusters; default {Cluster}.
+	Clusters []string
+	// Compat adds server variants to those of EnvCompat.
+	Compat string
+	// Wrap, when set, sits between the client and the emulator, so a test
+	// can make the server answer what the emulator never would.
+	Wrap func(http.Handler) http.Handler
+}
+
 // Start serves a fresh emulator for t and stops it when t ends.
 func Start(t *testing.T, clusters ...string) *Env {
 	t.Helper()
+	return StartWith(t, Options{Clusters: clusters})
+}
+
+// StartWith is Start with options.
+func StartWith(t *testing.T, o Options) *Env {
+	t.Helper()
+	clusters := o.Clusters
 	if len(clusters) == 0 {
 		clusters = []string{Cluster}
 	}
-	emu, err := emulator.New(emulator.Options{AdminToken: AdminToken, Clusters: clusters, Control: true})
+	compat, err := emulator.ParseCompat(strings.Trim(os.Getenv(EnvCompat)+","+o.Compat, ","))
+	if err != nil {
+		t.Fatalf("%s: %v", EnvCompat, err)
+	}
+	emu, err := emulator.New(emulator.Options{AdminToken: AdminToken, Clusters: clusters, Control: true, Compat: compat})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(emu)
+	var h http.Handler = emu
+	if o.Wrap != nil {
+		h = o.Wrap(emu)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
 	c, err := adminapi.New(adminapi.Config{URL: srv.URL, Token: AdminToken})
 	if err != nil {
