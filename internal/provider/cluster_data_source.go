@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -43,7 +42,7 @@ func (d *clusterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 					"a server with several clusters needs one of them set.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators: []validator.String{clusterName()},
 			},
 			"display_name": schema.StringAttribute{
 				MarkdownDescription: "Human-readable name, as the server reports it.",

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,7 +40,8 @@ func TestAccBadInputRejectedAtPlan(t *testing.T) {
 		{"tenant name reserved", tenant(`name = "__ops"`), `(?s)Invalid name.*reserves`, false},
 		{"tenant status unknown", tenant("name = \"team-a\"\nstatus = \"paused\""), `(?s)status.*value must be one of`, false},
 		{"tenant empty display name", tenant("name = \"team-a\"\ndisplay_name = \"\""), `(?s)Invalid display_name.*must not be empty`, false},
-		{"tenant empty cluster", tenant("name = \"team-a\"\ncluster = \"\""), `(?s)cluster.*length`, false},
+		{"tenant empty cluster", tenant("name = \"team-a\"\ncluster = \"\""), `(?s)Invalid cluster.*not a cluster name`, false},
+		{"tenant cluster a dot-segment", tenant("name = \"team-a\"\ncluster = \"..\""), `(?s)Invalid cluster.*not a cluster name`, false},
 		{"policy name with a space", policy("name = \"read all\"\nscopes = [\"traces:read\"]\nrealm {\ntenant = \"*\"\n}"), `(?s)Invalid name.*1 to 128`, false},
 		{"policy name too long", policy("name = \"" + strings.Repeat("p", 129) + "\"\nscopes = [\"traces:read\"]\nrealm {\ntenant = \"*\"\n}"), `Invalid name`, false},
 		{"policy without realm", policy("name = \"p\"\nscopes = [\"traces:read\"]"), `Block realm must have a configuration value`, false},
@@ -52,7 +54,7 @@ func TestAccBadInputRejectedAtPlan(t *testing.T) {
 		{"realm tenant empty", realm(`tenant = ""`), `(?s)Invalid tenant.*or "\*"`, false},
 		{"realm tenant wildcard pattern", realm(`tenant = "team-*"`), `(?s)Invalid tenant`, false},
 		{"realm tenant upper case", realm(`tenant = "TeamA"`), `(?s)Invalid tenant`, false},
-		{"realm cluster empty", realm("tenant = \"team-a\"\ncluster = \"\""), `(?s)cluster.*length`, false},
+		{"realm cluster empty", realm("tenant = \"team-a\"\ncluster = \"\""), `(?s)Invalid cluster.*not a cluster name`, false},
 		{"label selector without braces", realm("tenant = \"team-a\"\nlabel_policy {\nselector = \"env=prod\"\n}"), `(?s)Invalid selector.*braces`, false},
 		{"token without name or prefix", token(`access_policy = "p"`), `(?s)No attribute specified.*\[name,name_prefix\]`, false},
 		{"token with name and prefix", token("name = \"a\"\nname_prefix = \"b\"\naccess_policy = \"p\""), `(?s)Invalid Attribute Combination.*\[name,name_prefix\]`, false},
@@ -94,5 +96,33 @@ func TestAccBadInputRejectedAtPlan(t *testing.T) {
 	}
 	if len(cases) < 30 {
 		t.Fatalf("only %d cases", len(cases))
+	}
+}
+
+// An import ID is a name, checked by the rule of its kind before anything
+// is sent: ".." must never reach the server as a path.
+func TestAccImportIDChecked(t *testing.T) {
+	env := acctest.Start(t)
+	for _, tc := range []struct{ resource, body, id string }{
+		{"tempo_token.x", "name = \"ok\"\naccess_policy = \"p\"", ".."},
+		{"tempo_access_policy.x", "name = \"ok\"\nscopes = [\"traces:read\"]\nrealm {\ntenant = \"*\"\n}", "a/b"},
+		{"tempo_tenant.x", "name = \"ok-tenant\"", "__system__"},
+	} {
+		t.Run(tc.resource, func(t *testing.T) {
+			typ := strings.Split(tc.resource, ".")[0]
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.Factories(),
+				Steps: []resource.TestStep{{
+					Config:        env.ProviderConfig() + fmt.Sprintf("resource %q \"x\" {\n%s\n}\n", typ, tc.body),
+					ResourceName:  tc.resource,
+					ImportState:   true,
+					ImportStateId: tc.id,
+					ExpectError:   regexp.MustCompile(`Invalid import ID`),
+				}},
+			})
+		})
+	}
+	if n := len(env.Emulator.Counts()); n != 0 {
+		t.Errorf("refused import IDs sent requests: %v", env.Emulator.Counts())
 	}
 }

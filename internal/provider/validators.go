@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
 )
 
 // stringCheck is a string validator from a function that says what is
@@ -32,18 +34,23 @@ func (v stringCheck) ValidateString(_ context.Context, req validator.StringReque
 	}
 }
 
+// httpURL checks the admin API URL. Messages show it redacted: a URL that
+// is wrong is often one with a credential pasted into it.
 func httpURL() validator.String {
 	return stringCheck{desc: "an http:// or https:// URL", check: func(s string) string {
 		u, err := url.Parse(s)
+		shown := adminapi.RedactURL(s)
 		switch {
 		case err != nil:
-			return fmt.Sprintf("%q is not a URL: %v", s, err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			return fmt.Sprintf("%q must start with http:// or https://", s)
-		case u.Host == "":
-			return fmt.Sprintf("%q has no host", s)
+			return fmt.Sprintf("%q is not a URL; write it like http://tempo-admin-api.tempo.svc:3100", shown)
 		case u.User != nil:
-			return "the URL must not carry credentials; put the admin token in token or token_file"
+			return fmt.Sprintf("%q carries credentials; put the admin token in token or token_file", shown)
+		case u.Scheme != "http" && u.Scheme != "https":
+			return fmt.Sprintf("%q must start with http:// or https://", shown)
+		case u.Host == "":
+			return fmt.Sprintf("%q has no host", shown)
+		case u.RawQuery != "" || u.Fragment != "":
+			return fmt.Sprintf("%q must not have a query or fragment", shown)
 		}
 		return ""
 	}}
@@ -89,7 +96,19 @@ var (
 	namePrefixRE = regexp.MustCompile(`^[a-z0-9_-]{1,100}$`)
 	scopeRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$`)
 	selectorRE   = regexp.MustCompile(`^\{.*\}$`)
+	clusterRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,253}$`)
 )
+
+// clusterName accepts what can name a GET cluster (its Helm release name)
+// and nothing that would change the meaning of a URL path.
+func clusterName() validator.String {
+	return stringCheck{desc: "a cluster name", check: func(s string) string {
+		if !clusterRE.MatchString(s) || s == "." || s == ".." {
+			return fmt.Sprintf("%q is not a cluster name: use letters, digits, _, . and - (the GET cluster_name, usually its Helm release name)", s)
+		}
+		return ""
+	}}
+}
 
 func tenantName() validator.String {
 	return stringCheck{desc: "3 to 64 characters of a-z, 0-9, _ and -, not starting with __", check: func(s string) string {
@@ -148,10 +167,18 @@ func labelSelector() validator.String {
 	}}
 }
 
-func rfc3339() validator.String {
-	return stringCheck{desc: "an RFC 3339 time", check: func(s string) string {
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
+// rfc3339WholeSeconds accepts what the server can keep: it stores token
+// expirations in whole seconds, so a fraction would read back as another
+// instant and replace the token on every run.
+func rfc3339WholeSeconds() validator.String {
+	return stringCheck{desc: "an RFC 3339 time in whole seconds", check: func(s string) string {
+		t, err := time.Parse(time.RFC3339, s)
+		switch {
+		case err != nil:
 			return fmt.Sprintf("%q is not an RFC 3339 time; write it like 2027-01-31T00:00:00Z", s)
+		case t.Nanosecond() != 0:
+			return fmt.Sprintf("%q has a fraction of a second, which the server does not keep (it stores whole seconds); write it like %s",
+				s, t.Truncate(time.Second).Format(time.RFC3339))
 		}
 		return ""
 	}}
