@@ -48,7 +48,7 @@ func (d *accessPolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Validators:          []validator.String{objectName("access policy")},
 			},
 			"display_name": schema.StringAttribute{
-				MarkdownDescription: "Human-readable name; null when the policy has none.",
+				MarkdownDescription: "Human-readable name; the policy's name when it has none (servers differ in whether they store that default).",
 				Computed:            true,
 			},
 			"scopes": schema.SetAttribute{
@@ -102,7 +102,7 @@ func (d *accessPolicyDataSource) Configure(_ context.Context, req datasource.Con
 
 func (m *accessPolicyDataModel) fromAPI(ctx context.Context, p *adminapi.AccessPolicy, diags *diag.Diagnostics) {
 	m.Name = types.StringValue(p.Name)
-	m.DisplayName = nullIfEmpty(p.DisplayName)
+	m.DisplayName = effectiveDisplayName(p.DisplayName, p.Name)
 	m.Status = types.StringValue(p.Status)
 	m.CreatedAt = types.StringValue(p.CreatedAt)
 	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -121,7 +123,7 @@ func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 							MarkdownDescription: "Cluster of the tenant. Defaults to the provider's `cluster`.",
 							Optional:            true,
 							Computed:            true,
-							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+							Validators:          []validator.String{clusterName()},
 						},
 					},
 					Blocks: map[string]schema.Block{
@@ -149,25 +151,50 @@ func (r *accessPolicyResource) Configure(_ context.Context, req resource.Configu
 }
 
 // ModifyPlan gives realms without a cluster the provider's cluster, so that
-// the plan shows it and a later plan compares like with like.
+// the plan shows it and a later plan compares like with like, and checks at
+// plan what a create would find on the server.
 func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		softDeleteWarning(&resp.Diagnostics, "access policy")
 		return
 	}
-	var plan accessPolicyModel
+	var plan, config accessPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || plan.Realms.IsUnknown() || plan.Realms.IsNull() || r.data == nil {
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	var realms []realmModel
-	resp.Diagnostics.Append(plan.Realms.ElementsAs(ctx, &realms, false)...)
+	r.defaultRealmClusters(ctx, &plan, config, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	changed := false
+	if req.State.Raw.IsNull() {
+		r.checkCreate(ctx, plan, &resp.Diagnostics)
+	}
+}
+
+// defaultRealmClusters fills the cluster of realms whose configuration
+// omits it. A realm whose cluster is configured but not known yet keeps it
+// unknown: overwriting it would plan something other than the configuration
+// says, which Terraform rejects.
+func (r *accessPolicyResource) defaultRealmClusters(ctx context.Context, plan *accessPolicyModel, config accessPolicyModel, resp *resource.ModifyPlanResponse) {
+	if plan.Realms.IsUnknown() || plan.Realms.IsNull() || config.Realms.IsUnknown() || config.Realms.IsNull() {
+		return
+	}
+	var planned []realmModel
+	resp.Diagnostics.Append(plan.Realms.ElementsAs(ctx, &planned, false)...)
+	if resp.Diagnostics.HasError() || !slices.ContainsFunc(planned, func(rm realmModel) bool { return rm.Cluster.IsUnknown() }) {
+		return
+	}
+	// A realm has no computed attribute but its cluster, so the planned set
+	// is the configured one with omitted clusters filled in.
+	var realms []realmModel
+	resp.Diagnostics.Append(config.Realms.ElementsAs(ctx, &realms, false)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	for i := range realms {
-		if !realms[i].Cluster.IsUnknown() {
+		if !realms[i].Cluster.IsNull() {
 			continue
 		}
 		cluster, err := r.data.Cluster(ctx)
@@ -176,15 +203,72 @@ func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 			return
 		}
 		realms[i].Cluster = types.StringValue(cluster)
-		changed = true
-	}
-	if !changed {
-		return
 	}
 	set, diags := types.SetValueFrom(ctx, realmType, realms)
 	resp.Diagnostics.Append(diags...)
 	plan.Realms = set
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// checkCreate looks, at plan, at what the create will find under the name.
+// An active policy belongs to someone else or must be imported. An inactive
+// one would be re-activated, and with it every token of it that was never
+// revoked, now carrying the new scopes: that must not happen silently.
+func (r *accessPolicyResource) checkCreate(ctx context.Context, plan accessPolicyModel, diags *diag.Diagnostics) {
+	if plan.Name.IsUnknown() || plan.Status.ValueString() == adminapi.StatusInactive {
+		return
+	}
+	name := plan.Name.ValueString()
+	existing, err := r.data.client.GetAccessPolicy(ctx, name)
+	switch {
+	case isNotFound(err):
+		return
+	case err != nil:
+		addAPIError(diags, fmt.Sprintf("Cannot check whether access policy name %q is free", name), err)
+		return
+	case existing.Status == adminapi.StatusActive:
+		nameTakenError(diags, "tempo_access_policy", "access policy", name)
+		return
+	}
+	r.refuseRevival(ctx, name, diags)
+}
+
+// refuseRevival fails when re-activating the policy would bring tokens of it
+// back to life. The way to do it on purpose is an import, whose plan shows
+// the re-activation for review.
+func (r *accessPolicyResource) refuseRevival(ctx context.Context, name string, diags *diag.Diagnostics) {
+	live, err := r.data.client.ListTokens(ctx, false)
+	if err != nil {
+		addAPIError(diags, fmt.Sprintf("Cannot list the tokens of the inactive access policy %q", name), err)
+		return
+	}
+	var names []string
+	now := time.Now()
+	for _, t := range live {
+		if t.AccessPolicy == name && t.Status == adminapi.StatusActive && !expired(t.Expiration, now) {
+			names = append(names, t.Name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.Sort(names)
+	shown := names
+	if len(shown) > 10 {
+		shown = shown[:10]
+	}
+	list := "  " + strings.Join(shown, "\n  ")
+	if len(names) > len(shown) {
+		list += fmt.Sprintf("\n  … and %d more", len(names)-len(shown))
+	}
+	diags.AddAttributeError(path.Root("name"), fmt.Sprintf("Re-activating access policy %q would revive %d token(s)", name, len(names)),
+		fmt.Sprintf("An inactive access policy named %q exists (destroyed earlier: names are never freed), and these tokens of it were never revoked:\n\n%s\n\n"+
+			"Creating the policy would re-activate it, and each of these tokens would work again, with the scopes of this configuration. Either:\n"+
+			"  - revoke them first: import each as a tempo_token (import { to = tempo_token.<name>, id = \"<token name>\" }) and remove it from the configuration, "+
+			"or DELETE /admin/api/v3/tokens/<token name> with its If-Match version;\n"+
+			"  - or, if they should work again, import the policy and those tokens (import { to = tempo_access_policy.<name>, id = %q }) so that the plan shows the re-activation for review;\n"+
+			"  - or give the policy another name.",
+			name, list, name))
 }
 
 func (m *accessPolicyModel) toAPI(ctx context.Context, diags *diag.Diagnostics) adminapi.AccessPolicy {
@@ -211,7 +295,7 @@ func (m *accessPolicyModel) toAPI(ctx context.Context, diags *diag.Diagnostics) 
 
 func (m *accessPolicyModel) fromAPI(ctx context.Context, p *adminapi.AccessPolicy, diags *diag.Diagnostics) {
 	m.Name = types.StringValue(p.Name)
-	m.DisplayName = nullIfEmpty(p.DisplayName)
+	m.DisplayName = displayNameFrom(m.DisplayName, p.DisplayName, p.Name)
 	m.Status = types.StringValue(p.Status)
 	m.CreatedAt = types.StringValue(p.CreatedAt)
 	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)
@@ -287,12 +371,19 @@ func (r *accessPolicyResource) adopt(ctx context.Context, want adminapi.AccessPo
 		nameTakenError(&resp.Diagnostics, "tempo_access_policy", "access policy", want.Name)
 		return nil, nil
 	}
+	// Checked again here: the plan may not have known the name.
+	if want.Status != adminapi.StatusInactive {
+		r.refuseRevival(ctx, want.Name, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return nil, nil
+		}
+	}
 	want.Version = existing.Version
 	got, err := r.data.client.UpdateAccessPolicy(ctx, want)
 	if err != nil {
 		return nil, err
 	}
-	reactivatedWarning(&resp.Diagnostics, "access policy", want.Name, existing.Status)
+	adoptedWarning(&resp.Diagnostics, "access policy", want.Name, existing.Status, want.Status)
 	return got, nil
 }
 
@@ -348,5 +439,7 @@ func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 }
 
 func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	if !importName(ctx, req, resp, objectName("access policy")) {
+		return
+	}
 }

@@ -2,12 +2,15 @@ package provider_test
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/acctest"
@@ -194,6 +197,61 @@ resource "tempo_access_policy" "w" {
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("tempo_tenant.a", tfjsonpath.New("status"), knownvalue.StringExact("active")),
+					statecheck.ExpectKnownValue("tempo_access_policy.w", tfjsonpath.New("status"), knownvalue.StringExact("active")),
+				},
+			},
+		},
+	})
+}
+
+// Re-activating an inactive policy would bring every token of it that was
+// never revoked back to life, with the new scopes: the plan refuses and
+// names them. Once they are revoked, the policy is re-activated.
+func TestAccReactivationRefusedWithLiveTokens(t *testing.T) {
+	env := acctest.Start(t)
+	ctx := context.Background()
+	cfg := func(scope string) string {
+		return env.ProviderConfig() + fmt.Sprintf(`
+resource "tempo_tenant" "a" {
+  name = "team-a"
+}
+resource "tempo_access_policy" "w" {
+  name   = "team-a-write"
+  scopes = [%q]
+  realm {
+    tenant = tempo_tenant.a.name
+  }
+}
+`, scope)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("traces:read"),
+				Check: func(*terraform.State) error {
+					// A token made outside this configuration, never revoked.
+					_, err := env.Client.CreateToken(ctx, adminapi.Token{Name: "by-hand", AccessPolicy: "team-a-write"})
+					return err
+				},
+			},
+			{Config: cfg("traces:read"), Destroy: true},
+			{
+				PreConfig:   env.Emulator.Reset,
+				Config:      cfg("traces:write"),
+				ExpectError: regexp.MustCompile(`(?s)would revive 1 token.*by-hand.*revoke them first.*import the policy`),
+			},
+			{
+				PreConfig: func() {
+					if err := onlyReads(env); err != nil {
+						t.Error(err)
+					}
+					if err := env.Client.DeleteToken(ctx, "by-hand", 0); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg("traces:write"),
+				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("tempo_access_policy.w", tfjsonpath.New("status"), knownvalue.StringExact("active")),
 				},
 			},

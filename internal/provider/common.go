@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
@@ -72,6 +75,33 @@ func nullIfEmpty(s string) types.String {
 	return types.StringValue(s)
 }
 
+// displayNameFrom maps the server's display_name into the model. Servers may
+// fill an omitted display_name with the name (the contract says so for
+// tenants; others do it for every kind): when the configuration leaves it
+// out, that default, like an empty value, reads back as omitted.
+func displayNameFrom(prior types.String, server, name string) types.String {
+	if server == "" || (prior.IsNull() && server == name) {
+		return types.StringNull()
+	}
+	return types.StringValue(server)
+}
+
+// effectiveDisplayName is what data sources report: the display name, or the
+// name when the server keeps none, whichever way the server reads the
+// contract.
+func effectiveDisplayName(server, name string) types.String {
+	if server == "" {
+		return types.StringValue(name)
+	}
+	return types.StringValue(server)
+}
+
+// expired reports whether an RFC 3339 expiration has passed; "" never does.
+func expired(expiration string, now time.Time) bool {
+	exp, err := time.Parse(time.RFC3339, expiration)
+	return err == nil && !exp.After(now)
+}
+
 func isNotFound(err error) bool { return errors.Is(err, adminapi.ErrNotFound) }
 
 // nameTakenError explains a create that found an active object of the same
@@ -80,19 +110,43 @@ func nameTakenError(diags *diag.Diagnostics, resourceType, noun, name string) {
 	diags.AddAttributeError(path.Root("name"), fmt.Sprintf("The %s %q already exists", noun, name),
 		fmt.Sprintf("An active %s named %q exists on the server and is not in this state. To manage it here, import it:\n\n"+
 			"  terraform import '%s.<resource name>' %s\n\nor add an import block:\n\n"+
-			"  import {\n    to = %s.<resource name>\n    id = %q\n  }",
-			noun, name, resourceType, name, resourceType, name))
+			"  import {\n    to = %s.<resource name>\n    id = %q\n  }\n\n"+
+			"If this plan replaces it (-replace or replace_triggered_by), change it in place instead: destroying a %s only deactivates it, and its name is never freed.",
+			noun, name, resourceType, name, resourceType, name, noun))
 }
 
-// reactivatedWarning tells that a create took over an inactive object.
-func reactivatedWarning(diags *diag.Diagnostics, noun, name, status string) {
+// adoptedWarning tells that a create took over an inactive object of the
+// same name. It speaks of re-activation only when the plan re-activates it.
+func adoptedWarning(diags *diag.Diagnostics, noun, name, existingStatus, wantStatus string) {
+	if wantStatus == adminapi.StatusInactive {
+		diags.AddWarning(fmt.Sprintf("Took over the inactive %s %q", noun, name),
+			fmt.Sprintf("A %s named %q existed as %s (destroyed earlier: the admin API never frees a name). It was updated with this configuration and stays inactive, as configured.",
+				noun, name, existingStatus))
+		return
+	}
 	diags.AddWarning(fmt.Sprintf("Re-activated the %s %q", noun, name),
 		fmt.Sprintf("A %s named %q existed as %s (destroyed earlier: the admin API never frees a name). It was updated with this configuration and re-activated.",
-			noun, name, status))
+			noun, name, existingStatus))
 }
 
 // softDeleteWarning is shown when a plan destroys a tenant or policy.
 func softDeleteWarning(diags *diag.Diagnostics, noun string) {
 	diags.AddWarning(fmt.Sprintf("Destroying a %s only deactivates it", noun),
 		fmt.Sprintf("The admin API v3 has no hard delete: the %s is marked inactive and its name stays taken. Applying the configuration again re-activates it.", noun))
+}
+
+// importName checks an import ID against the name rule of its kind before
+// anything is sent (an ID such as ".." would otherwise reach the server as
+// a path), and puts it in the state.
+func importName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse, rule validator.String) bool {
+	vr := &validator.StringResponse{}
+	rule.ValidateString(ctx, validator.StringRequest{Path: path.Root("name"), ConfigValue: types.StringValue(req.ID)}, vr)
+	if vr.Diagnostics.HasError() {
+		for _, d := range vr.Diagnostics.Errors() {
+			resp.Diagnostics.AddError("Invalid import ID", "The import ID is the object's name: "+d.Detail())
+		}
+		return false
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	return !resp.Diagnostics.HasError()
 }

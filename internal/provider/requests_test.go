@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/acctest"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/emulator"
 )
 
 const fleet = `
@@ -69,9 +71,12 @@ func TestAccRequestCounts(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{acctest.PlanCheckFunc(func() error {
-						// Planning a creation reads nothing: all names come from
-						// the configuration or are generated at apply.
-						if err := expectCounts(env, map[string]int{}); err != nil {
+						// Planning a creation reads only what the create would
+						// find under an access policy's name (re-activating an
+						// inactive one must not revive its tokens unseen); all
+						// other names come from the configuration or are
+						// generated at apply.
+						if err := expectCounts(env, map[string]int{"GET /admin/api/v3/accesspolicies/writers": 1}); err != nil {
 							return fmt.Errorf("plan: %w", err)
 						}
 						env.Emulator.Reset()
@@ -80,10 +85,13 @@ func TestAccRequestCounts(t *testing.T) {
 				},
 				Check: func(s *terraform.State) error {
 					token = attr(s, "tempo_token.w", "name")
+					// The CLI plans each change again during apply, and the
+					// policy's check with it.
 					return expectCounts(env, map[string]int{
-						"POST /admin/api/v3/tenants":        2,
-						"POST /admin/api/v3/accesspolicies": 1,
-						"POST /admin/api/v3/tokens":         1,
+						"GET /admin/api/v3/accesspolicies/writers": 1,
+						"POST /admin/api/v3/tenants":               2,
+						"POST /admin/api/v3/accesspolicies":        1,
+						"POST /admin/api/v3/tokens":                1,
 					})
 				},
 			},
@@ -158,4 +166,49 @@ func TestAccNoSecretsInTraceLog(t *testing.T) {
 			t.Errorf("a secret appears in the TRACE log near: %q", strings.ReplaceAll(log[lo:hi], s, "<SECRET>"))
 		}
 	}
+}
+
+// A dead admin API fails the run fast and once: after the first operations
+// have spent their retries on connection failures, the others fail without
+// sending, instead of each spending its own retries.
+func TestAccDeadAdminAPIFailsFast(t *testing.T) {
+	env := acctest.Start(t)
+	provider := strings.Replace(env.ProviderConfig(), "provider \"tempo\" {", "provider \"tempo\" {\n  max_retries = 1", 1)
+	cfg := provider + `
+resource "tempo_tenant" "t" {
+  count = 30
+  name  = "team-${count.index}"
+}`
+	const parallelism, attempts = 10, 2
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.Factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() {
+					env.Emulator.Reset()
+					env.Emulator.InjectFault(emulator.Fault{Path: "/admin/api/v3/*", Drop: true, Times: -1})
+				},
+				Config:      cfg,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)unreachable`),
+			},
+			{
+				PreConfig: func() {
+					sent := 0
+					for k, n := range env.Emulator.Counts() {
+						if strings.HasPrefix(k, "GET /admin/api/v3/tenants/") {
+							sent += n
+						}
+					}
+					if sent > parallelism*attempts+2 {
+						t.Errorf("refreshing 30 tenants against a dead API sent %d requests; want at most %d (the operations in flight when it was found dead)", sent, parallelism*attempts+2)
+					}
+					env.Emulator.Reset()
+				},
+				Config:   cfg,
+				PlanOnly: true,
+			},
+		},
+	})
 }

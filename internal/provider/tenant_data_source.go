@@ -32,7 +32,7 @@ type tenantDataModel struct {
 
 func (m *tenantDataModel) fromAPI(t *adminapi.Tenant) {
 	m.Name = types.StringValue(t.Name)
-	m.DisplayName = types.StringValue(t.DisplayName)
+	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.Cluster = types.StringValue(t.Cluster)
 	m.Status = types.StringValue(t.Status)
 	m.CreatedAt = types.StringValue(t.CreatedAt)

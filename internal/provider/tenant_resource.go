@@ -60,14 +60,13 @@ func (r *tenantResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Validators:          []validator.String{displayName()},
 			},
 			"cluster": schema.StringAttribute{
-				MarkdownDescription: "GET cluster the tenant belongs to; the tenant is usable only from it. Defaults to the provider's `cluster`. Changing it replaces the tenant.",
-				Optional:            true,
-				Computed:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-				PlanModifiers: []planmodifier.String{
-					stringplanmodifier.UseStateForUnknown(),
-					stringplanmodifier.RequiresReplace(),
-				},
+				MarkdownDescription: "GET cluster the tenant belongs to; the tenant is usable only from it. Defaults to the provider's `cluster`. " +
+					"It cannot change: a plan that changes it fails, because the tenant cannot be replaced under the same name (destroying only deactivates it, and names are never freed). " +
+					"To move a team to another cluster, declare a tenant with a new name there.",
+				Optional:      true,
+				Computed:      true,
+				Validators:    []validator.String{clusterName()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"status": schema.StringAttribute{
 				MarkdownDescription: "`active` or `inactive`. Defaults to `active`; a tenant deactivated outside Terraform shows as a change back to `active`.",
@@ -90,7 +89,8 @@ func (r *tenantResource) Configure(_ context.Context, req resource.ConfigureRequ
 }
 
 // ModifyPlan fills in the defaults that depend on other values, so that the
-// plan shows real values rather than "known after apply".
+// plan shows real values rather than "known after apply", and refuses a
+// change of cluster, which no apply could carry out.
 func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		softDeleteWarning(&resp.Diagnostics, "tenant")
@@ -102,10 +102,24 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !req.State.Raw.IsNull() {
+		var state tenantModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if clusterChanged(state, plan) {
+			resp.Diagnostics.AddAttributeError(path.Root("cluster"), fmt.Sprintf("Tenant %q cannot move to cluster %q", state.Name.ValueString(), plan.Cluster.ValueString()),
+				fmt.Sprintf("The tenant belongs to cluster %q, and a tenant's cluster never changes. Replacing the tenant cannot work either: "+
+					"destroying it only deactivates it (writes start failing) and its name is never freed, so no new tenant %q can be created. "+
+					"Keep cluster = %q, or declare a tenant with a new name in cluster %q and remove this one when its users have moved.",
+					state.Cluster.ValueString(), state.Name.ValueString(), state.Cluster.ValueString(), plan.Cluster.ValueString()))
+			return
+		}
+	}
 	if config.DisplayName.IsNull() && !plan.Name.IsUnknown() {
 		plan.DisplayName = plan.Name
 	}
-	if plan.Cluster.IsUnknown() && r.data != nil {
+	// Only an omitted cluster takes the provider's; one that is merely not
+	// known yet (from another resource) stays unknown until apply.
+	if config.Cluster.IsNull() && plan.Cluster.IsUnknown() && r.data != nil {
 		cluster, err := r.data.Cluster(ctx)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("cluster"), "Cannot choose the tenant's cluster", err.Error())
@@ -114,6 +128,13 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		plan.Cluster = types.StringValue(cluster)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// clusterChanged reports a planned cluster known to differ from the state's
+// and not the same tenant under a new name (which is a replacement anyway).
+func clusterChanged(state, plan tenantModel) bool {
+	return plan.Name.Equal(state.Name) && !plan.Cluster.IsUnknown() && !state.Cluster.IsNull() &&
+		!plan.Cluster.Equal(state.Cluster)
 }
 
 func (m *tenantModel) toAPI() adminapi.Tenant {
@@ -127,7 +148,7 @@ func (m *tenantModel) toAPI() adminapi.Tenant {
 
 func (m *tenantModel) fromAPI(t *adminapi.Tenant) {
 	m.Name = types.StringValue(t.Name)
-	m.DisplayName = types.StringValue(t.DisplayName)
+	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.Cluster = types.StringValue(t.Cluster)
 	m.Status = types.StringValue(t.Status)
 	m.CreatedAt = types.StringValue(t.CreatedAt)
@@ -179,7 +200,7 @@ func (r *tenantResource) adopt(ctx context.Context, want adminapi.Tenant, resp *
 	if err != nil {
 		return nil, err
 	}
-	reactivatedWarning(&resp.Diagnostics, "tenant", want.Name, existing.Status)
+	adoptedWarning(&resp.Diagnostics, "tenant", want.Name, existing.Status, want.Status)
 	return got, nil
 }
 
@@ -235,5 +256,7 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 }
 
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	if !importName(ctx, req, resp, tenantName()) {
+		return
+	}
 }

@@ -47,7 +47,7 @@ func (d *tokenDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				Validators:          []validator.String{objectName("token")},
 			},
 			"display_name": schema.StringAttribute{
-				MarkdownDescription: "Human-readable name; null when the token has none.",
+				MarkdownDescription: "Human-readable name; the token's name when it has none (servers differ in whether they store that default).",
 				Computed:            true,
 			},
 			"access_policy": schema.StringAttribute{
@@ -76,7 +76,7 @@ func (d *tokenDataSource) Configure(_ context.Context, req datasource.ConfigureR
 
 func (m *tokenDataModel) fromAPI(t *adminapi.Token) {
 	m.Name = types.StringValue(t.Name)
-	m.DisplayName = nullIfEmpty(t.DisplayName)
+	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.AccessPolicy = types.StringValue(t.AccessPolicy)
 	m.Expiration = nullIfEmpty(t.Expiration)
 	m.Status = types.StringValue(t.Status)

@@ -73,7 +73,7 @@ data "tempo_token" "revoked" {
 
 					statecheck.ExpectKnownValue("data.tempo_token.revoked", tfjsonpath.New("status"), knownvalue.StringExact("inactive")),
 					statecheck.ExpectKnownValue("data.tempo_token.revoked", tfjsonpath.New("access_policy"), knownvalue.StringExact("ops-read")),
-					statecheck.ExpectKnownValue("data.tempo_token.revoked", tfjsonpath.New("display_name"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("data.tempo_token.revoked", tfjsonpath.New("display_name"), knownvalue.StringExact("ops-laptop")),
 					statecheck.ExpectKnownValue("data.tempo_token.revoked", tfjsonpath.New("expiration"), knownvalue.Null()),
 				},
 			},
