@@ -73,10 +73,18 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				PlanModifiers:       replace,
 			},
 			"display_name": schema.StringAttribute{
-				MarkdownDescription: "Human-readable name. Changing it replaces the token.",
+				MarkdownDescription: "Human-readable name. Changing it replaces the token; omitting it and setting it to the token's name are the same.",
 				Optional:            true,
 				Validators:          []validator.String{displayName()},
-				PlanModifiers:       replace,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
+					func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+						var name types.String
+						resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+						resp.RequiresReplace = !sameDisplayName(req.PlanValue, req.StateValue, name.ValueString())
+					},
+					"Replaces the token when the display name changes.",
+					"Replaces the token when the display name changes.",
+				)},
 			},
 			"access_policy": schema.StringAttribute{
 				MarkdownDescription: "Name of the active access policy whose rights the token carries. Changing it replaces the token.",
@@ -85,10 +93,17 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				PlanModifiers:       replace,
 			},
 			"expiration": schema.StringAttribute{
-				MarkdownDescription: "When the token stops working, as an RFC 3339 time in the future (checked when the token is created). No expiry when omitted. Changing it replaces the token.",
-				Optional:            true,
-				Validators:          []validator.String{rfc3339()},
-				PlanModifiers:       replace,
+				MarkdownDescription: "When the token stops working, as an RFC 3339 time in whole seconds in the future (checked when the token is created), such as `2027-01-31T00:00:00Z`. " +
+					"No expiry when omitted. Changing the instant replaces the token; writing the same instant another way (another offset) changes nothing on the server.",
+				Optional:   true,
+				Validators: []validator.String{rfc3339WholeSeconds()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
+					func(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+						resp.RequiresReplace = !sameInstant(req.PlanValue.ValueString(), req.StateValue.ValueString())
+					},
+					"Replaces the token when the expiration names another instant.",
+					"Replaces the token when the expiration names another instant.",
+				)},
 			},
 			"token": schema.StringAttribute{
 				MarkdownDescription: "The secret, known only from the create response. Null for an imported token.",
@@ -130,8 +145,10 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if !req.State.Raw.IsNull() {
 		var state tokenModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		replaced := !plan.NamePrefix.Equal(state.NamePrefix) || !plan.DisplayName.Equal(state.DisplayName) ||
-			!plan.AccessPolicy.Equal(state.AccessPolicy) || !plan.Expiration.Equal(state.Expiration)
+		replaced := !plan.NamePrefix.Equal(state.NamePrefix) ||
+			!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) ||
+			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
+			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()))
 		if replaced && !config.Name.IsNull() && plan.Name.Equal(state.Name) {
 			resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token %q would be replaced under the same name", state.Name.ValueString()),
 				"Tokens are immutable, so this change replaces the token, and the admin API never lets a token name be used again, even after revocation. "+
@@ -161,16 +178,18 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot check whether token name %q is free", name), err)
 	default:
 		resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token name %q is already taken", name),
-			fmt.Sprintf("A token named %q exists on the server (status %s), and a token name can never be used again. "+
-				"Choose another name, or use name_prefix so that a unique name is generated. "+
-				"If this is the token you meant, import it: terraform import 'tempo_token.<resource name>' %s (its secret cannot be recovered).",
+			fmt.Sprintf("A token named %q exists on the server (status %s), and a token name can never be used again.\n\n"+
+				"If this plan replaces the token (-replace, replace_triggered_by, or a changed attribute), it needs a new name: "+
+				"change name, or use name_prefix so that every replacement gets a unique one.\n\n"+
+				"If instead the existing token is the one you meant and it is not in this state, import it "+
+				"(terraform import 'tempo_token.<resource name>' %s); its secret cannot be recovered.",
 				name, existing.Status, name))
 	}
 }
 
 func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	m.Name = types.StringValue(t.Name)
-	m.DisplayName = nullIfEmpty(t.DisplayName)
+	m.DisplayName = displayNameFrom(m.DisplayName, t.DisplayName, t.Name)
 	m.AccessPolicy = types.StringValue(t.AccessPolicy)
 	m.Status = types.StringValue(t.Status)
 	m.CreatedAt = types.StringValue(t.CreatedAt)
@@ -179,6 +198,21 @@ func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	if !sameInstant(m.Expiration.ValueString(), t.Expiration) {
 		m.Expiration = nullIfEmpty(t.Expiration)
 	}
+}
+
+// sameDisplayName compares display names as the server sees them: an
+// omitted one is the token's name.
+func sameDisplayName(a, b types.String, name string) bool {
+	if a.IsUnknown() || b.IsUnknown() {
+		return a.Equal(b)
+	}
+	eff := func(v types.String) string {
+		if v.IsNull() {
+			return name
+		}
+		return v.ValueString()
+	}
+	return eff(a) == eff(b)
 }
 
 func sameInstant(a, b string) bool {
@@ -202,24 +236,40 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	generated := plan.Name.IsUnknown() || plan.Name.IsNull()
 	name := plan.Name.ValueString()
-	if plan.Name.IsUnknown() || plan.Name.IsNull() {
+	if generated {
 		name = generateName(plan.NamePrefix.ValueString())
 	}
-	got, err := r.data.client.CreateToken(ctx, adminapi.Token{
-		Name:         name,
+	want := adminapi.Token{
 		DisplayName:  plan.DisplayName.ValueString(),
 		AccessPolicy: plan.AccessPolicy.ValueString(),
 		Expiration:   plan.Expiration.ValueString(),
-	})
+	}
+	// A create whose answer was lost leaves a token whose secret nobody
+	// has; the client revokes it. A generated name can simply be drawn
+	// again, once: a second loss in a row is reported, not chased.
+	want.Name = name
+	got, err := r.data.client.CreateToken(ctx, want)
+	if generated && errors.Is(err, adminapi.ErrOrphanRevoked) {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q was created, lost and revoked", name),
+			"The server created the token but its answer, the only one carrying the secret, was lost on the way. "+
+				"So that no working credential is left that nobody holds, it was revoked, and the token was created again under a new name.")
+		want.Name = generateName(plan.NamePrefix.ValueString())
+		got, err = r.data.client.CreateToken(ctx, want)
+	}
 	if err != nil {
-		summary := fmt.Sprintf("Cannot create token %q", name)
-		if errors.Is(err, adminapi.ErrNameTaken) {
+		summary := fmt.Sprintf("Cannot create token %q", want.Name)
+		switch {
+		case errors.Is(err, adminapi.ErrOrphanRevoked) && !generated:
+			resp.Diagnostics.AddAttributeError(path.Root("name"), summary,
+				err.Error()+". The name is now spent (token names are never reused): choose another name, or use name_prefix so that a lost answer is retried under a new one.")
+		case errors.Is(err, adminapi.ErrNameTaken):
 			resp.Diagnostics.AddAttributeError(path.Root("name"), summary,
 				err.Error()+". A token name can never be used again: choose another name, or use name_prefix.")
-			return
+		default:
+			addAPIError(&resp.Diagnostics, summary, err)
 		}
-		addAPIError(&resp.Diagnostics, summary, err)
 		return
 	}
 	plan.fromAPI(got)
@@ -240,6 +290,11 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read token %q", name), err)
 		return
 	}
+	if got != nil && got.Status != adminapi.StatusActive && got.Status != adminapi.StatusInactive {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q has status %q", name, got.Status),
+			"The admin API reports a status other than active or inactive. Only inactive means revoked, so the token is kept: "+
+				"dropping it would make the next plan create another while this one may still work. Check it on the server.")
+	}
 	if gone := tokenGone(got, err); gone != "" {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
 			"It no longer works, so it is removed from the state and the next plan creates a replacement. "+
@@ -257,19 +312,31 @@ func tokenGone(t *adminapi.Token, err error) string {
 	switch {
 	case isNotFound(err):
 		return "no longer exists"
-	case t.Status != adminapi.StatusActive:
+	case t.Status == adminapi.StatusInactive:
 		return "was revoked outside Terraform"
-	}
-	if exp, perr := time.Parse(time.RFC3339, t.Expiration); perr == nil && !exp.After(time.Now()) {
+	case expired(t.Expiration, time.Now()):
 		return "has expired"
 	}
 	return ""
 }
 
-// Update is never called: every attribute a practitioner sets replaces the
-// token. It exists because the framework requires it.
+// Update only records a change the server cannot see: the same expiration
+// written another way, or a display name written as the name it defaults
+// to. Every real change replaces the token, so nothing is sent.
 func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	resp.Diagnostics.AddError("Tokens cannot be updated", "Every change to a token replaces it; this is a bug in the provider.")
+	var plan, state tokenModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) && !plan.Expiration.Equal(state.Expiration) ||
+		!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) {
+		resp.Diagnostics.AddError(fmt.Sprintf("Token %q cannot be updated", state.Name.ValueString()),
+			"Tokens are immutable and this change should have replaced the token; this is a bug in the provider. Run plan again, or use -replace.")
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -284,7 +351,9 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 }
 
 func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+	if !importName(ctx, req, resp, objectName("token")) {
+		return
+	}
 	resp.Diagnostics.AddWarning(fmt.Sprintf("Imported token %q has no secret", req.ID),
 		"The admin API shows a token's secret only once, when it is created, so the imported token's token attribute stays null. "+
 			"If something needs the secret, replace the token (with name_prefix) so that Terraform creates it and keeps the new secret.")

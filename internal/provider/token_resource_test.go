@@ -154,7 +154,7 @@ func TestAccTokenExpiredOutOfBand(t *testing.T) {
 	env := acctest.Start(t)
 	// Expiry is judged by the clocks of both the server and the provider,
 	// so the token really has to expire: a few seconds after the first step.
-	expAt := time.Now().Add(5 * time.Second).Truncate(time.Second)
+	expAt := time.Now().Add(12 * time.Second).Truncate(time.Second)
 	exp := expAt.UTC().Format(time.RFC3339)
 	cfg := env.ProviderConfig() + tokenBase + fmt.Sprintf(`
 resource "tempo_token" "w" {
