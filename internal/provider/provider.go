@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/boolvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -100,7 +101,7 @@ func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Name of the GET cluster that tenants and realms default to. Defaults to `" + EnvCluster + "`, " +
 					"and otherwise to the server's only cluster; a server with several clusters needs it set.",
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators: []validator.String{clusterName()},
 			},
 			"ca_cert_file": schema.StringAttribute{
 				MarkdownDescription: "Path of a PEM file with the CA certificate(s) that sign the admin API's certificate. When set, only these CAs are trusted. Conflicts with `ca_cert_pem`.",
@@ -126,8 +127,12 @@ func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("client_cert_file"))},
 			},
 			"insecure_skip_verify": schema.BoolAttribute{
-				MarkdownDescription: "Skip verification of the admin API's TLS certificate. For tests only: anyone on the path could then read the admin token. Defaults to `false`.",
-				Optional:            true,
+				MarkdownDescription: "Skip verification of the admin API's TLS certificate. For tests only: anyone on the path could then read the admin token, and every run warns. " +
+					"Conflicts with `ca_cert_file` and `ca_cert_pem`, which it would make meaningless. Defaults to `false`.",
+				Optional: true,
+				Validators: []validator.Bool{
+					boolvalidator.ConflictsWith(path.MatchRoot("ca_cert_file"), path.MatchRoot("ca_cert_pem")),
+				},
 			},
 			"timeout": schema.StringAttribute{
 				MarkdownDescription: "Time limit of each HTTP request, as a Go duration such as `30s` or `2m`. Defaults to `30s`.",
@@ -212,6 +217,15 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 					"Set it from a variable or the environment, or apply that resource first with -target.")
 		}
 	}
+	if !m.AllowedEndpoints.IsUnknown() && !m.AllowedEndpoints.IsNull() {
+		for i, e := range m.AllowedEndpoints.Elements() {
+			if e.IsUnknown() {
+				resp.Diagnostics.AddAttributeError(path.Root("allowed_endpoints").AtListIndex(i), "Provider setting not known yet",
+					"The provider needs every entry of allowed_endpoints while planning, but this one depends on a resource not yet applied. "+
+						"Set it from a variable or a literal: the network boundary must be known before anything is sent.")
+			}
+		}
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -256,6 +270,18 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot configure the tempo provider", err.Error())
 		return
+	}
+	// The guard decides now, at plan, on the addresses the host resolves
+	// to: a plan that creates objects may send nothing, and a refusal first
+	// seen at apply would come after the pull request was merged.
+	if err := client.CheckEndpoint(ctx); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("url"), "The admin API endpoint is refused", err.Error())
+		return
+	}
+	if cfg.InsecureSkipVerify {
+		resp.Diagnostics.AddAttributeWarning(path.Root("insecure_skip_verify"), "TLS certificate verification is off",
+			"insecure_skip_verify = true: the admin API's certificate is not checked, so anyone on the network path can read the admin token. "+
+				"Give the CA in ca_cert_file or ca_cert_pem instead.")
 	}
 	data := &providerData{client: client, cluster: stringOr(m.Cluster, os.Getenv(EnvCluster))}
 	resp.ResourceData = data

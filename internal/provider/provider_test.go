@@ -85,3 +85,66 @@ resource "tempo_tenant" "a" {
 		}},
 	})
 }
+
+// The network-boundary guard decides at plan, from the addresses the host
+// resolves to, even when the plan itself sends nothing (creates with an
+// explicit cluster): a green plan must not become a refused apply.
+func TestAccGuardRefusesAtPlan(t *testing.T) {
+	env := acctest.Start(t)
+	port := env.URL[strings.LastIndex(env.URL, ":")+1:]
+	for _, k := range []string{"TEMPO_ADMIN_URL", "TEMPO_ADMIN_TOKEN", "TEMPO_ADMIN_TOKEN_FILE", "TEMPO_CLUSTER"} {
+		t.Setenv(k, "")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.Factories(),
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "tempo" {
+  url               = "http://localhost:%s"
+  token             = %q
+  cluster           = "tempo"
+  allowed_endpoints = [".svc"]
+}
+resource "tempo_tenant" "a" {
+  name = "team-a"
+}`, port, acctest.AdminToken),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)endpoint is refused.*outside\s+allowed_endpoints`),
+		}},
+	})
+	if n := len(env.Emulator.Counts()); n != 0 {
+		t.Errorf("the refused configuration sent requests: %v", env.Emulator.Counts())
+	}
+}
+
+// Settings that contradict each other or are not known yet fail with the
+// attribute named.
+func TestAccProviderSettingConflicts(t *testing.T) {
+	env := acctest.Start(t)
+	cases := []struct{ name, provider, want string }{
+		{"CA with verification off", fmt.Sprintf("url = %q\ntoken = \"t\"\ninsecure_skip_verify = true\nca_cert_pem = \"x\"", env.URL),
+			`(?s)insecure_skip_verify.*ca_cert`},
+		{"allowed_endpoints entry unknown", fmt.Sprintf("url = %q\ntoken = \"t\"\nallowed_endpoints = [\"10.0.0.0/8\", terraform_data.e.output]", env.URL),
+			`(?s)not known yet.*every entry of allowed_endpoints`},
+		{"credential in an unparseable URL", `url = "http://admin:hunter2@[::1"` + "\ntoken = \"t\"",
+			`(?s)is not a URL`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.Factories(),
+				Steps: []resource.TestStep{{
+					Config: "provider \"tempo\" {\n" + tc.provider + "\n}\n" + `
+resource "terraform_data" "e" {
+  input = "10.1.0.0/16"
+}
+resource "tempo_tenant" "a" {
+  name    = "team-a"
+  cluster = "tempo"
+}`,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
