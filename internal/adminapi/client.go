@@ -71,6 +71,11 @@ type Config struct {
 	// negative value probes with the next request.
 	BreakerCooldown time.Duration
 
+	// Now is the client's clock, for tests; nil means time.Now. It dates
+	// the start of a token create, which tells a token this create may
+	// have made from an older one under the same name.
+	Now func() time.Time
+
 	// AllowedEndpoints restricts where the admin token may be sent: host
 	// suffixes (".svc", "tempo.example.internal") and CIDRs ("10.0.0.0/8").
 	// Over https:// a matching suffix is enough. Over http:// every address
@@ -101,6 +106,7 @@ type Client struct {
 	guard     *guard
 	breaker   *breaker
 	maxBody   int64 // maxResponse; tests lower it
+	now       func() time.Time
 }
 
 // New checks the configuration and builds a Client. It sends nothing.
@@ -183,6 +189,10 @@ func New(cfg Config) (*Client, error) {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Client{
 		base:      base,
 		auth:      "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token)),
@@ -193,6 +203,7 @@ func New(cfg Config) (*Client, error) {
 		guard:     g,
 		breaker:   newBreaker(cfg.BreakerCooldown),
 		maxBody:   maxResponse,
+		now:       now,
 	}, nil
 }
 

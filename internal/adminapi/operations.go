@@ -185,17 +185,18 @@ func (c *Client) GetToken(ctx context.Context, name string) (*Token, error) {
 // under the name: ErrNameTaken, and that token is left alone.
 func (c *Client) CreateToken(ctx context.Context, t Token) (*Token, error) {
 	t.Secret = ""
+	started := c.now()
 	out, v, ambiguous, err := createObject(ctx, c, tokens, t.Name, &t)
 	if err != nil {
-		if ambiguous {
-			return nil, c.settleLostToken(ctx, t, err)
+		// A success whose body is unreadable made the token all the same.
+		if ambiguous || successStatus(err) {
+			return nil, c.settleLostToken(ctx, t, started, err)
 		}
 		return nil, err
 	}
 	if out == nil || out.Secret == "" {
-		return nil, &Error{Op: tokens.op("create", t.Name), kind: ErrUnexpected,
-			Message: "the create response carried no token secret",
-			Hint:    "The token exists without a known secret; revoke it and create one under a new name"}
+		return nil, c.settleLostToken(ctx, t, started, &Error{Op: tokens.op("create", t.Name), kind: ErrUnexpected,
+			Message: "the create response carried no token secret"})
 	}
 	out.Version = v
 	return out, nil

@@ -12,9 +12,14 @@ import (
 // up after itself.
 const orphanTimeout = 30 * time.Second
 
+// orphanClockSkew is how much earlier than the create's start, by this
+// client's clock, the server may date a token the create made.
+const orphanClockSkew = 10 * time.Minute
+
 // settleLostToken decides what a token create that ended ambiguously left
-// behind. cause is the create's own error.
-func (c *Client) settleLostToken(ctx context.Context, want Token, cause error) error {
+// behind. cause is the create's own error; started is when the create
+// began, by this client's clock.
+func (c *Client) settleLostToken(ctx context.Context, want Token, started time.Time, cause error) error {
 	ctx, cancel := context.WithTimeout(withoutBreaker(context.WithoutCancel(ctx)), orphanTimeout)
 	defer cancel()
 	got, err := c.GetToken(ctx, want.Name)
@@ -27,8 +32,9 @@ func (c *Client) settleLostToken(ctx context.Context, want Token, cause error) e
 			e.Hint = fmt.Sprintf("The server may have created the token without its secret reaching this client, and reading it back failed (%s): if token %q is active, revoke it and create the token under a new name", describe(err), want.Name)
 		}
 		return cause
-	case got.Status != StatusActive || !tokenMatches(want, *got):
-		// Inactive: no working credential is left. Different: someone
+	case got.Status == StatusInactive || !tokenMatches(want, *got, started.Add(-orphanClockSkew)):
+		// Inactive: no working credential is left (any other status may
+		// still work). Different, or older than this create: someone
 		// else's token, which is not this call's to revoke.
 		return cause
 	}
@@ -46,12 +52,23 @@ func (c *Client) settleLostToken(ctx context.Context, want Token, cause error) e
 }
 
 // tokenMatches reports whether got is the token want asked for, as far as
-// its fields tell: a token under the name with other fields is someone
-// else's.
-func tokenMatches(want, got Token) bool {
+// its fields tell: a token under the name with other fields, or created
+// before notBefore, is someone else's. A creation time the client cannot
+// read does not count against it.
+func tokenMatches(want, got Token, notBefore time.Time) bool {
+	if created, err := time.Parse(time.RFC3339, got.CreatedAt); err == nil && created.Before(notBefore) {
+		return false
+	}
 	return got.AccessPolicy == want.AccessPolicy &&
 		(want.DisplayName == "" || got.DisplayName == want.DisplayName) &&
 		sameInstant(want.Expiration, got.Expiration)
+}
+
+// successStatus reports whether err came with a 2xx status: the server did
+// what was asked, and only its answer could not be read.
+func successStatus(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode >= 200 && e.StatusCode <= 299
 }
 
 // sameInstant compares RFC 3339 times to the second, which is what the
