@@ -237,15 +237,17 @@ func (r *accessPolicyResource) checkCreate(ctx context.Context, plan accessPolic
 // back to life. The way to do it on purpose is an import, whose plan shows
 // the re-activation for review.
 func (r *accessPolicyResource) refuseRevival(ctx context.Context, name string, diags *diag.Diagnostics) {
-	live, err := r.data.client.ListTokens(ctx, false)
+	// Every token but an inactive one may work again: a status the
+	// provider does not know is counted as live.
+	all, err := r.data.client.ListTokens(ctx, true)
 	if err != nil {
 		addAPIError(diags, fmt.Sprintf("Cannot list the tokens of the inactive access policy %q", name), err)
 		return
 	}
 	var names []string
 	now := time.Now()
-	for _, t := range live {
-		if t.AccessPolicy == name && t.Status == adminapi.StatusActive && !expired(t.Expiration, now) {
+	for _, t := range all {
+		if t.AccessPolicy == name && t.Status != adminapi.StatusInactive && !expired(t.Expiration, now) {
 			names = append(names, t.Name)
 		}
 	}
@@ -264,9 +266,9 @@ func (r *accessPolicyResource) refuseRevival(ctx context.Context, name string, d
 	diags.AddAttributeError(path.Root("name"), fmt.Sprintf("Re-activating access policy %q would revive %d token(s)", name, len(names)),
 		fmt.Sprintf("An inactive access policy named %q exists (destroyed earlier: names are never freed), and these tokens of it were never revoked:\n\n%s\n\n"+
 			"Creating the policy would re-activate it, and each of these tokens would work again, with the scopes of this configuration. Either:\n"+
-			"  - revoke them first: import each as a tempo_token (import { to = tempo_token.<name>, id = \"<token name>\" }) and remove it from the configuration, "+
-			"or DELETE /admin/api/v3/tokens/<token name> with its If-Match version;\n"+
-			"  - or, if they should work again, import the policy and those tokens (import { to = tempo_access_policy.<name>, id = %q }) so that the plan shows the re-activation for review;\n"+
+			"  - revoke them in an apply of their own first: a token managed in some state with terraform destroy -target='tempo_token.<name>' there, "+
+			"any other with DELETE /admin/api/v3/tokens/<token name> and its If-Match version; then apply this again;\n"+
+			"  - or, if they should work again, import the policy (import { to = tempo_access_policy.<name>, id = %q }) so that the plan shows the re-activation for review;\n"+
 			"  - or give the policy another name.",
 			name, list, name))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -239,12 +240,26 @@ resource "tempo_access_policy" "w" {
 			{
 				PreConfig:   env.Emulator.Reset,
 				Config:      cfg("traces:write"),
-				ExpectError: regexp.MustCompile(`(?s)would revive 1 token.*by-hand.*revoke them first.*import the policy`),
+				ExpectError: regexp.MustCompile(`(?s)would revive 1 token.*by-hand.*revoke them.*import the policy`),
 			},
 			{
+				// A name known only at apply escapes the plan's check; the
+				// apply checks again before re-activating.
 				PreConfig: func() {
 					if err := onlyReads(env); err != nil {
 						t.Error(err)
+					}
+				},
+				Config: strings.Replace(cfg("traces:write"), `name   = "team-a-write"`, `name   = terraform_data.n.output`, 1) + `
+resource "terraform_data" "n" {
+  input = "team-a-write"
+}`,
+				ExpectError: regexp.MustCompile(`(?s)would revive 1 token.*by-hand`),
+			},
+			{
+				PreConfig: func() {
+					if got, err := env.Client.GetAccessPolicy(ctx, "team-a-write"); err != nil || got.Status != adminapi.StatusInactive {
+						t.Errorf("after the refused apply the policy is %+v, %v; want it still inactive", got, err)
 					}
 					if err := env.Client.DeleteToken(ctx, "by-hand", 0); err != nil {
 						t.Fatal(err)

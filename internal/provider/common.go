@@ -132,7 +132,8 @@ func adoptedWarning(diags *diag.Diagnostics, noun, name, existingStatus, wantSta
 // softDeleteWarning is shown when a plan destroys a tenant or policy.
 func softDeleteWarning(diags *diag.Diagnostics, noun string) {
 	diags.AddWarning(fmt.Sprintf("Destroying a %s only deactivates it", noun),
-		fmt.Sprintf("The admin API v3 has no hard delete: the %s is marked inactive and its name stays taken. Applying the configuration again re-activates it.", noun))
+		fmt.Sprintf("The admin API v3 has no hard delete: the %s is marked inactive and its name stays taken. "+
+			"Declaring it again re-activates it (for an access policy, only once no token of it is still active).", noun))
 }
 
 // importName checks an import ID against the name rule of its kind before

@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -274,9 +275,18 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	// The guard decides now, at plan, on the addresses the host resolves
 	// to: a plan that creates objects may send nothing, and a refusal first
 	// seen at apply would come after the pull request was merged.
-	if err := client.CheckEndpoint(ctx); err != nil {
+	// A host that does not resolve now is not a refusal: the same check
+	// runs on every address dialled, and the requests say what is wrong.
+	switch err := client.CheckEndpoint(ctx); {
+	case errors.Is(err, adminapi.ErrEndpointRefused) && !m.URL.IsNull():
 		resp.Diagnostics.AddAttributeError(path.Root("url"), "The admin API endpoint is refused", err.Error())
 		return
+	case errors.Is(err, adminapi.ErrEndpointRefused):
+		resp.Diagnostics.AddError("The admin API endpoint is refused", fmt.Sprintf("%s (url from %s)", err, EnvURL))
+		return
+	case err != nil:
+		resp.Diagnostics.AddWarning("The admin API host could not be checked at plan", err.Error()+
+			". The network-boundary guard checks every address again when connecting.")
 	}
 	if cfg.InsecureSkipVerify {
 		resp.Diagnostics.AddAttributeWarning(path.Root("insecure_skip_verify"), "TLS certificate verification is off",

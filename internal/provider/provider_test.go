@@ -123,7 +123,7 @@ func TestAccProviderSettingConflicts(t *testing.T) {
 	env := acctest.Start(t)
 	cases := []struct{ name, provider, want string }{
 		{"CA with verification off", fmt.Sprintf("url = %q\ntoken = \"t\"\ninsecure_skip_verify = true\nca_cert_pem = \"x\"", env.URL),
-			`(?s)insecure_skip_verify.*ca_cert`},
+			`(?s)Invalid Attribute Combination.*insecure_skip_verify`},
 		{"allowed_endpoints entry unknown", fmt.Sprintf("url = %q\ntoken = \"t\"\nallowed_endpoints = [\"10.0.0.0/8\", terraform_data.e.output]", env.URL),
 			`(?s)not known yet.*every entry of allowed_endpoints`},
 		{"credential in an unparseable URL", `url = "http://admin:hunter2@[::1"` + "\ntoken = \"t\"",

@@ -177,19 +177,24 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	case err != nil:
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot check whether token name %q is free", name), err)
 	default:
-		resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token name %q is already taken", name),
-			fmt.Sprintf("A token named %q exists on the server (status %s), and a token name can never be used again.\n\n"+
-				"If this plan replaces the token (-replace, replace_triggered_by, or a changed attribute), it needs a new name: "+
-				"change name, or use name_prefix so that every replacement gets a unique one.\n\n"+
-				"If instead the existing token is the one you meant and it is not in this state, import it "+
-				"(terraform import 'tempo_token.<resource name>' %s); its secret cannot be recovered.",
-				name, existing.Status, name))
+		detail := fmt.Sprintf("A token named %q exists on the server (status %s), and a token name can never be used again.\n\n"+
+			"If this plan replaces the token (-replace, replace_triggered_by, or a changed attribute), it needs a new name: "+
+			"change name, or use name_prefix so that every replacement gets a unique one.", name, existing.Status)
+		if existing.Status != adminapi.StatusInactive {
+			detail += fmt.Sprintf("\n\nIf instead the existing token is the one you meant and it is not in this state, import it "+
+				"(terraform import 'tempo_token.<resource name>' %s); its secret cannot be recovered.", name)
+		}
+		resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token name %q is already taken", name), detail)
 	}
 }
 
 func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	m.Name = types.StringValue(t.Name)
-	m.DisplayName = displayNameFrom(m.DisplayName, t.DisplayName, t.Name)
+	// A display name written out as the name it defaults to stays as
+	// written, whether or not the server stores the default.
+	if !sameDisplayName(m.DisplayName, nullIfEmpty(t.DisplayName), t.Name) {
+		m.DisplayName = displayNameFrom(m.DisplayName, t.DisplayName, t.Name)
+	}
 	m.AccessPolicy = types.StringValue(t.AccessPolicy)
 	m.Status = types.StringValue(t.Status)
 	m.CreatedAt = types.StringValue(t.CreatedAt)
@@ -252,11 +257,13 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	want.Name = name
 	got, err := r.data.client.CreateToken(ctx, want)
 	if generated && errors.Is(err, adminapi.ErrOrphanRevoked) {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q was created, lost and revoked", name),
-			"The server created the token but its answer, the only one carrying the secret, was lost on the way. "+
-				"So that no working credential is left that nobody holds, it was revoked, and the token was created again under a new name.")
 		want.Name = generateName(plan.NamePrefix.ValueString())
 		got, err = r.data.client.CreateToken(ctx, want)
+		if err == nil {
+			resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q was created, lost and revoked", name),
+				fmt.Sprintf("The server created the token but its answer, the only one carrying the secret, was lost on the way. "+
+					"So that no working credential is left that nobody holds, it was revoked, and the token was created again as %q.", want.Name))
+		}
 	}
 	if err != nil {
 		summary := fmt.Sprintf("Cannot create token %q", want.Name)

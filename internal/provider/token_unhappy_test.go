@@ -278,3 +278,30 @@ resource "tempo_token" "w" {
 		},
 	})
 }
+
+// Writing out the display name a token has by default (its name) is
+// recorded once, without a replacement, whether the server stores the
+// default or leaves it empty; the next plan is empty.
+func TestAccTokenDisplayNameWrittenAsName(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := func(display string) string {
+		return env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name          = "collector"
+  access_policy = tempo_access_policy.write_a.name` + display + `
+}`
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.Factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg("")},
+			{
+				Config: cfg("\n  display_name  = \"collector\""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
