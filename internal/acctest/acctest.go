@@ -68,7 +68,14 @@ func StartWith(t *testing.T, o Options) *Env {
 	if len(clusters) == 0 {
 		clusters = []string{Cluster}
 	}
-	compat, err := emulator.ParseCompat(strings.Trim(os.Getenv(EnvCompat)+","+o.Compat, ","))
+	// "strict" means no variant; a test's own variants add to the run's.
+	var variants []string
+	for _, v := range []string{os.Getenv(EnvCompat), o.Compat} {
+		if v != "" && v != "strict" {
+			variants = append(variants, v)
+		}
+	}
+	compat, err := emulator.ParseCompat(strings.Join(variants, ","))
 	if err != nil {
 		t.Fatalf("%s: %v", EnvCompat, err)
 	}
