@@ -185,7 +185,7 @@ func TestChartJob(t *testing.T) {
 	job := jobs[0]
 	ann := get(job, "metadata", "annotations").(map[string]any)
 	for k, want := range map[string]string{
-		"helm.sh/hook":               "post-install,post-upgrade",
+		"helm.sh/hook":               "post-install,post-upgrade,post-rollback",
 		"helm.sh/hook-weight":        "5",
 		"helm.sh/hook-delete-policy": "before-hook-creation",
 	} {
@@ -229,6 +229,61 @@ func TestChartJob(t *testing.T) {
 		if got, ok := mounts[path]; !ok || got != ro {
 			t.Errorf("mount %s: present %v, read-only %v; want read-only %v", path, ok, got, ro)
 		}
+	}
+}
+
+// Every object name fits in 63 characters whatever the release name (helm
+// allows 53), so that a Job's pods can carry it in their job-name label.
+func TestChartNamesFitAnyRelease(t *testing.T) {
+	long := strings.Repeat("r", 53)
+	for _, o := range render(t, long, "tempo", filepath.Join(valuesDir, "multi-namespace.yaml"), setFile(t, "runner:\n  cleanupOnUninstall: true\n")) {
+		name, _ := get(o, "metadata", "name").(string)
+		if len(name) > 63 {
+			t.Errorf("%s %s: %d characters", o["kind"], name, len(name))
+		}
+	}
+}
+
+// setFile writes a values file for one test.
+func setFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// OpenShift assigns the UID: runAsUser null leaves it, and the group and
+// fsGroup, to the platform.
+func TestChartRunAsUserOptional(t *testing.T) {
+	job := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "runner:\n  runAsUser: null\n")), "Job")[0]
+	sc := get(job, "spec", "template", "spec", "securityContext").(map[string]any)
+	for _, k := range []string{"runAsUser", "runAsGroup", "fsGroup"} {
+		if _, ok := sc[k]; ok {
+			t.Errorf("securityContext.%s = %v with runAsUser null", k, sc[k])
+		}
+	}
+	if sc["runAsNonRoot"] != true {
+		t.Errorf("runAsNonRoot = %v", sc["runAsNonRoot"])
+	}
+}
+
+// Uninstall cleans up only when asked: then a pre-delete Job runs the
+// entrypoint's destroy mode, and is removed once it succeeded.
+func TestChartCleanupOnUninstall(t *testing.T) {
+	if jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml")), "Job"); len(jobs) != 1 {
+		t.Fatalf("%d Jobs by default, want only the apply Job", len(jobs))
+	}
+	jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "runner:\n  cleanupOnUninstall: true\n")), "Job")
+	if len(jobs) != 2 {
+		t.Fatalf("%d Jobs with cleanupOnUninstall, want 2", len(jobs))
+	}
+	d := jobs[1]
+	if get(d, "metadata", "annotations", "helm.sh/hook") != "pre-delete" ||
+		get(d, "metadata", "annotations", "helm.sh/hook-delete-policy") != "before-hook-creation,hook-succeeded" ||
+		get(d, "spec", "template", "spec", "containers", 0, "args", 0) != "destroy" {
+		t.Errorf("cleanup Job = %v", d["metadata"])
 	}
 }
 

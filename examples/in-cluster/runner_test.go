@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,11 +131,22 @@ runner:
 }
 
 // helmUpgrade installs or upgrades the release without running hooks: no
-// kubelet runs here, so the Job is run by runJob instead.
-func (e *runnerEnv) helmUpgrade(t *testing.T, values string) object {
+// kubelet runs here, so the Job is run by runJob instead. It returns the
+// apply Job.
+func (e *runnerEnv) helmUpgrade(t *testing.T, values ...string) object {
 	t.Helper()
-	out, err := helm(t, "upgrade", "--install", "--no-hooks", release, chartDir, "--namespace", releaseNS,
-		"-f", values, "--kubeconfig", e.kubeconfig)
+	return e.helmUpgradeHook(t, "apply", values...)
+}
+
+// helmUpgradeHook is helmUpgrade returning the hook Job of the given mode.
+// Later values files override earlier ones, as with helm's own -f.
+func (e *runnerEnv) helmUpgradeHook(t *testing.T, mode string, values ...string) object {
+	t.Helper()
+	args := []string{"upgrade", "--install", "--no-hooks", release, chartDir, "--namespace", releaseNS, "--kubeconfig", e.kubeconfig}
+	for _, v := range values {
+		args = append(args, "-f", v)
+	}
+	out, err := helm(t, args...)
 	if err != nil {
 		t.Fatalf("helm upgrade: %v\n%s", err, out)
 	}
@@ -141,11 +154,13 @@ func (e *runnerEnv) helmUpgrade(t *testing.T, values string) object {
 	if err != nil {
 		t.Fatalf("helm get hooks: %v\n%s", err, out)
 	}
-	jobs := byKind(splitManifests(t, out), "Job")
-	if len(jobs) != 1 {
-		t.Fatalf("%d hook Jobs in the release, want 1", len(jobs))
+	for _, j := range byKind(splitManifests(t, out), "Job") {
+		if get(j, "spec", "template", "spec", "containers", 0, "args", 0) == mode {
+			return j
+		}
 	}
-	return jobs[0]
+	t.Fatalf("no %s hook Job in the release", mode)
+	return nil
 }
 
 // runJob runs the Job's container as its pod would: the entrypoint of the
@@ -153,6 +168,34 @@ func (e *runnerEnv) helmUpgrade(t *testing.T, values string) object {
 // service account's real token and every volume mounted at its mountPath,
 // in a private mount namespace. It returns the output and the exit error.
 func (e *runnerEnv) runJob(t *testing.T, job object) (string, error) {
+	t.Helper()
+	cmd, out := e.startJob(t, job)
+	err := cmd.Wait()
+	return out.String(), err
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startJob starts what runJob runs and returns at once; the process is the
+// entrypoint itself (unshare, sh and setpriv exec into it), so a signal to
+// it is a signal to the container's main process.
+func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	pod := get(job, "spec", "template", "spec")
 	ctr := get(pod, "containers", 0)
@@ -246,12 +289,14 @@ func (e *runnerEnv) runJob(t *testing.T, job object) (string, error) {
 		fmt.Fprintf(&script, " %q", a)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", script.String())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out
 }
 
 // secret reads a Secret's data as the admin; nil when it does not exist.
@@ -339,6 +384,14 @@ tokens:
     secret: {namespace: team-a, name: tempo-token, key: token}
 `
 
+// allowV2 names what valuesV2 removes on purpose.
+const allowV2 = `
+runner:
+  allowRemovals:
+    tenants: [team-b]
+    tokens: [grafana]
+`
+
 func TestRunnerEndToEnd(t *testing.T) {
 	e := newRunnerEnv(t)
 	ctx := context.Background()
@@ -400,8 +453,35 @@ func TestRunnerEndToEnd(t *testing.T) {
 	}
 	e.noSecrets(t, out)
 
-	// Upgrade: policy edited, team-a's token rotated, team-b and the Grafana token removed.
+	// An upgrade that leaves out a tenant and a token (a typo, or --set
+	// without --reuse-values) stops before applying anything, listing them.
 	job = e.helmUpgrade(t, e.values(t, valuesV2))
+	out, err = e.runJob(t, job)
+	if err == nil {
+		t.Fatalf("an upgrade removing a tenant and a token ran without being allowed:\n%s", out)
+	}
+	for _, want := range []string{`tempo_tenant.this["team-b"] (deactivate)`, `tempo_token.this["grafana"] (revoke)`, "nothing was applied", "runner.allowRemovals"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("refused upgrade output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `tempo_token.this["team-a-otel"] (`) {
+		t.Errorf("the rotation of team-a's token was listed as a removal:\n%s", out)
+	}
+	e.noSecrets(t, out)
+	if tb, err := e.admin.GetTenant(ctx, "team-b"); err != nil || tb.Status != adminapi.StatusActive {
+		t.Errorf("team-b after the refused upgrade = %+v, %v; want it still active", tb, err)
+	}
+	if code := e.writeTraces(t, "team-a", teamA["token"]); code != http.StatusOK {
+		t.Errorf("team-a's token after the refused upgrade: HTTP %d, want 200", code)
+	}
+	if s, _ := e.secret(t, "grafana", "tempo-datasource"); s == nil {
+		t.Errorf("the refused upgrade removed grafana/tempo-datasource")
+	}
+
+	// Upgrade: policy edited, team-a's token rotated, team-b and the Grafana
+	// token removed, as the values now say.
+	job = e.helmUpgrade(t, e.values(t, valuesV2), setFile(t, allowV2))
 	out, err = e.runJob(t, job)
 	if err != nil {
 		t.Fatalf("upgrade run: %v\n%s", err, out)
@@ -437,7 +517,63 @@ func TestRunnerEndToEnd(t *testing.T) {
 	if code, _ := e.kube.Do(t, "GET", "/apis/rbac.authorization.k8s.io/v1/namespaces/grafana/roles/"+release+"-tempo-tenancy-token-secrets", nil, ""); code != http.StatusNotFound {
 		t.Errorf("the Role in grafana outlived the Secret it was for: HTTP %d", code)
 	}
+
+	// SIGTERM in the middle of an apply (the Job's deadline, helm replacing
+	// the hook): OpenTofu is interrupted, not killed, so the state lock is
+	// released and the next run goes through.
+	e.emu.Reset()
+	e.emu.InjectFault(emulator.Fault{Method: http.MethodPost, Path: adminapi.BasePath + "/tenants", Delay: time.Minute})
+	job = e.helmUpgrade(t, e.values(t, valuesV3), setFile(t, "runner:\n  lockTimeout: 5s\n"))
+	cmd, buf := e.startJob(t, job)
+	deadline := time.Now().Add(3 * time.Minute)
+	for e.emu.Counts()["POST "+adminapi.BasePath+"/tenants"] == 0 {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the apply never reached the admin API:\n%s", buf.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	out = buf.String()
+	if err == nil || !strings.Contains(out, "stopped by SIGTERM") {
+		t.Fatalf("after SIGTERM: %v\n%s", err, out)
+	}
+	e.noSecrets(t, out)
+	e.emu.Reset()
+	out, err = e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("the run after an interrupted one: %v\n%s", err, out)
+	}
+	if tc, err := e.admin.GetTenant(ctx, "team-c"); err != nil || tc.Status != adminapi.StatusActive {
+		t.Errorf("team-c after the rerun = %+v, %v", tc, err)
+	}
+
+	// The opt-in uninstall clean-up revokes, deactivates and removes
+	// everything of the release.
+	job = e.helmUpgradeHook(t, "destroy", e.values(t, valuesV3), setFile(t, "runner:\n  cleanupOnUninstall: true\n"))
+	out, err = e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("clean-up run: %v\n%s", err, out)
+	}
+	e.noSecrets(t, out)
+	for _, name := range []string{"team-a", "team-c"} {
+		if tn, err := e.admin.GetTenant(ctx, name); err != nil || tn.Status != adminapi.StatusInactive {
+			t.Errorf("tenant %s after clean-up = %+v, %v; want inactive", name, tn, err)
+		}
+	}
+	if code := e.writeTraces(t, "team-a", rotated["token"]); code != http.StatusUnauthorized {
+		t.Errorf("team-a's token after clean-up: HTTP %d, want 401", code)
+	}
+	if s, _ := e.secret(t, "team-a", "tempo-token"); s != nil {
+		t.Errorf("team-a/tempo-token outlived the clean-up")
+	}
 }
+
+// valuesV3 adds a tenant to valuesV2.
+var valuesV3 = strings.Replace(valuesV2, "  - {name: team-a, displayName: Team A}\n", "  - {name: team-a, displayName: Team A}\n  - {name: team-c}\n", 1)
 
 func worldReadableDir(t *testing.T) string {
 	t.Helper()

@@ -3,25 +3,75 @@
 # mounted from the chart's ConfigMap, then write every token secret into its
 # Kubernetes Secret and remove the Secrets of tokens that are gone.
 #
-#   tempo-tenancy-runner [apply|plan]
+#   tempo-tenancy-runner [apply|plan|destroy]
+#
+# apply   plan and apply; a plan that deactivates or replaces a tenant or an
+#         access policy, or revokes a token other than by rotation, stops the
+#         run unless TENANCY_ALLOW_DESTROY=true or the resource's address is
+#         in TENANCY_ALLOWED_REMOVALS (a JSON list).
+# plan    plan only.
+# destroy revoke every token, deactivate every tenant and access policy of
+#         the state, and remove the token Secrets (the chart's opt-in
+#         pre-delete hook).
 #
 # It prints the plan, exits non-zero on any failure, and never prints a
 # secret: token secrets travel from `tofu output` to the Kubernetes API
-# through pipes and files only readable by this user.
+# through pipes and files only readable by this user, removed on every exit.
+#
+# It runs as PID 1 of its container. SIGTERM and SIGINT (the Job's deadline,
+# helm replacing a running hook) reach OpenTofu as an interrupt, so that it
+# stops cleanly and releases the state lock instead of being killed with it.
 set -euo pipefail
 umask 077
 
 mode="${1:-apply}"
-case "$mode" in apply | plan) ;; *) echo "usage: $0 [apply|plan]" >&2; exit 2 ;; esac
+case "$mode" in apply | plan | destroy) ;; *) echo "usage: $0 [apply|plan|destroy]" >&2; exit 2 ;; esac
 
 config_dir="${TENANCY_CONFIG_DIR:?TENANCY_CONFIG_DIR must name the mounted tenancy ConfigMap}"
 work="${TENANCY_WORK_DIR:?TENANCY_WORK_DIR must name a writable directory}"
 tf="${TENANCY_TF:-tofu}"
+lock_timeout="${TENANCY_LOCK_TIMEOUT:-120s}"
+allow_destroy="${TENANCY_ALLOW_DESTROY:-false}"
+allowed_removals="${TENANCY_ALLOWED_REMOVALS:-[]}"
+wait_seconds="${TENANCY_WAIT_SECONDS:-0}"
+record="${TENANCY_RECORD:-}"
 sa_dir=/var/run/secrets/kubernetes.io/serviceaccount
 manager=tempo-tenancy
 
 say() { printf '==> %s\n' "$*"; }
 fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
+
+# Every file that may hold a secret, removed however the run ends.
+outputs="$work/token-secrets.json"
+cleanup() { rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err"; }
+trap cleanup EXIT
+
+# run CMD...: runs a long command in the background and waits for it, so
+# that a signal to this shell is handled at once: forwarded to the command
+# as SIGINT, OpenTofu's graceful stop, and then waited for.
+child=0
+stopped=""
+on_signal() {
+  stopped="$1"
+  if ((child)); then kill -INT "$child" 2>/dev/null || true; fi
+}
+trap 'on_signal TERM' TERM
+trap 'on_signal INT' INT
+run() {
+  local rc=0
+  "$@" &
+  child=$!
+  wait "$child" || rc=$?
+  while kill -0 "$child" 2>/dev/null; do
+    rc=0
+    wait "$child" || rc=$?
+  done
+  child=0
+  if [[ -n "$stopped" ]]; then
+    fail "stopped by SIG$stopped; OpenTofu was interrupted and released the state lock (if it still shows as held, see force-unlock in the Helm hook guide)"
+  fi
+  return "$rc"
+}
 
 for f in main.tf backend.tf.json terraform.tfvars.json; do
   [[ -r "$config_dir/$f" ]] || fail "$config_dir/$f is missing: is the tenancy ConfigMap mounted?"
@@ -31,6 +81,8 @@ done
 host="${KUBERNETES_SERVICE_HOST:?KUBERNETES_SERVICE_HOST is unset: not running in a cluster}"
 [[ "$host" == *:* ]] && host="[$host]"
 kube_url="https://$host:${KUBERNETES_SERVICE_PORT:-443}"
+jq -e 'type == "array" and all(type == "string")' <<<"$allowed_removals" >/dev/null 2>&1 ||
+  fail "TENANCY_ALLOWED_REMOVALS must be a JSON list of resource addresses"
 
 # The module is copied out of the read-only ConfigMap mount; Terraform's
 # working data and the plan live in the writable work directory.
@@ -47,28 +99,103 @@ cd "$module"
 kube() {
   local method="$1" path="$2" ctype="${3:-}" args=()
   printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
-  args=(-sS -o "$work/kube.out" -w '%{http_code}' --cacert "$sa_dir/ca.crt" -H "@$work/kube.auth" -X "$method")
+  args=(-sS --max-time 30 -o "$work/kube.out" -w '%{http_code}' --cacert "$sa_dir/ca.crt" -H "@$work/kube.auth" -X "$method")
   if [[ -n "$ctype" ]]; then
     args+=(-H "Content-Type: $ctype" --data-binary @-)
   fi
   curl "${args[@]}" "$kube_url$path"
 }
 
-# token_targets: {namespace, name} of every Secret the state's output names.
-token_targets() {
-  "$tf" output -no-color -json token_secrets 2>/dev/null | jq -c '[.[] | {namespace, name}] | unique' || echo '[]'
+# wait_for_admin_api: beside a first install of GET, its admin API may not
+# answer yet. Any HTTP answer (401 included: nothing is sent but the
+# request line) means it is up; the provider reports anything else.
+wait_for_admin_api() {
+  local base="${TEMPO_ADMIN_URL%/}" deadline=$((SECONDS + wait_seconds)) code args=(-s -o /dev/null -w '%{http_code}' --max-time 5)
+  base="${base%/admin/api/v3}"
+  [[ -n "${TENANCY_ADMIN_CA_FILE:-}" ]] && args+=(--cacert "$TENANCY_ADMIN_CA_FILE")
+  while :; do
+    code="$(curl "${args[@]}" "$base/admin/api/v3/clusters" 2>/dev/null || true)"
+    case "$code" in
+      "" | 000 | 502 | 503 | 504) ;;
+      *) return 0 ;;
+    esac
+    ((SECONDS < deadline)) || { say "the admin API at $base does not answer yet; going on"; return 0; }
+    [[ -z "$stopped" ]] || fail "stopped by SIG$stopped while waiting for the admin API"
+    sleep 2
+  done
 }
 
+# The record: the token Secrets this release wrote, in a ConfigMap of the
+# release namespace. It only loses an entry once that Secret is deleted, so
+# a run that fails between the apply and the deletion, or a rollback, does
+# not forget a Secret whose token is gone.
+release_ns=""
+[[ -r "$sa_dir/namespace" ]] && release_ns="$(cat "$sa_dir/namespace")"
+record_read() {
+  [[ -n "$record" && -n "$release_ns" ]] || { echo '[]'; return; }
+  local code
+  code="$(kube GET "/api/v1/namespaces/$release_ns/configmaps/$record")"
+  case "$code" in
+    200) jq -c '(.data["token-secrets.json"] // "[]") | fromjson' "$work/kube.out" ;;
+    404) echo '[]' ;;
+    *) fail "reading the record $release_ns/$record: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
+  esac
+}
+record_write() {
+  [[ -n "$record" && -n "$release_ns" ]] || return 0
+  local code
+  code="$(jq -c --arg ns "$release_ns" --arg name "$record" '{
+      apiVersion: "v1", kind: "ConfigMap",
+      metadata: {namespace: $ns, name: $name, labels: {"app.kubernetes.io/managed-by": "tempo-tenancy"}},
+      data: {"token-secrets.json": (sort | unique | tojson)}
+    }' <<<"$1" | kube PATCH "/api/v1/namespaces/$release_ns/configmaps/$record?fieldManager=$manager&force=true" application/apply-patch+yaml)"
+  case "$code" in
+    200 | 201) ;;
+    *) fail "writing the record $release_ns/$record: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
+  esac
+}
+
+# token_targets: {namespace, name} of every Secret the state's output names.
+# Before the first apply there is no output; any other failure stops the
+# run rather than be taken for "no Secrets".
+token_targets() {
+  local json rc=0
+  json="$("$tf" output -no-color -json 2>"$work/output.err")" || rc=$?
+  if ((rc)); then
+    cat "$work/output.err" >&2
+    fail "cannot read the outputs of the state (exit $rc)"
+  fi
+  jq -c '(.token_secrets.value // {}) | [.[] | {namespace, name}] | unique' <<<"$json"
+}
+
+# destructive_changes: what the saved plan would deactivate, replace or
+# revoke, one address per line, leaving out token replacements (rotation)
+# and the addresses allowed. The plan's JSON holds secrets of the state, so
+# it only ever flows through this pipe.
+destructive_changes() {
+  "$tf" show -no-color -json "$work/tfplan" | jq -r --argjson allowed "$allowed_removals" '
+    .resource_changes[]?
+    | select(.type == "tempo_tenant" or .type == "tempo_access_policy" or .type == "tempo_token")
+    | select(.change.actions | index("delete"))
+    | select(.type != "tempo_token" or (.change.actions | index("create") | not))
+    | select(.address as $a | $allowed | index($a) | not)
+    | "  \(.address) (\(if .type == "tempo_token" then "revoke" elif (.change.actions | index("create")) then "replace" else "deactivate" end))"'
+}
+
+wait_for_admin_api
+
 say "$tf init"
-"$tf" init -no-color -input=false
+run "$tf" init -no-color -input=false
 
-previous="$(token_targets)"
+# What may have to go: every Secret the state or the record names.
+recorded="$(record_read)"
+previous="$(jq -c --argjson rec "$recorded" '. + $rec | unique' <<<"$(token_targets)")"
 
-say "$tf plan"
-set +e
-"$tf" plan -no-color -input=false -detailed-exitcode -out="$work/tfplan"
-rc=$?
-set -e
+plan_args=(-no-color -input=false -lock-timeout="$lock_timeout" -detailed-exitcode -out="$work/tfplan")
+[[ "$mode" == destroy ]] && plan_args+=(-destroy)
+if [[ "$mode" == destroy ]]; then say "$tf plan -destroy"; else say "$tf plan"; fi
+rc=0
+run "$tf" plan "${plan_args[@]}" || rc=$?
 case $rc in
   0) changes=no ;;
   2) changes=yes ;;
@@ -80,9 +207,17 @@ if [[ "$mode" == plan ]]; then
   exit 0
 fi
 
+if [[ "$mode" == apply && $changes == yes && "$allow_destroy" != true ]]; then
+  gone="$(destructive_changes)" || fail "cannot read the saved plan"
+  if [[ -n "$gone" ]]; then
+    printf 'tempo-tenancy-runner: the plan would remove what is still in use:\n%s\n' "$gone" >&2
+    fail "nothing was applied. If these removals are intended, list them under runner.allowRemovals (tenants, accessPolicies, tokens) or set runner.allowDestroy=true for this upgrade; if not, check the values (a typo, or helm upgrade --set without --reuse-values, leaves out what was there)"
+  fi
+fi
+
 if [[ $changes == yes ]]; then
   say "$tf apply"
-  "$tf" apply -no-color -input=false "$work/tfplan"
+  run "$tf" apply -no-color -input=false -lock-timeout="$lock_timeout" "$work/tfplan"
 else
   say "no changes to apply"
 fi
@@ -90,10 +225,13 @@ fi
 # Token secrets, one Secret object per target with all of its keys, written
 # with server-side apply: created when missing, updated when a token was
 # rotated, untouched (same resourceVersion) when nothing changed.
-outputs="$work/token-secrets.json"
-# The module always defines this output; failing to read it must not look
-# like "no tokens", or every token Secret would be removed below.
-"$tf" output -no-color -json token_secrets >"$outputs" || fail "cannot read the token_secrets output"
+if [[ "$mode" == destroy ]]; then
+  echo '{}' >"$outputs"
+else
+  # The module always defines this output; failing to read it must not look
+  # like "no tokens", or every token Secret would be removed below.
+  "$tf" output -no-color -json token_secrets >"$outputs" || fail "cannot read the token_secrets output"
+fi
 missing="$(jq -r '[.[] | select(.token == null) | .token_name] | join(", ")' "$outputs")"
 [[ -z "$missing" ]] || say "tokens without a known secret (imported?), not written: $missing"
 
@@ -117,8 +255,10 @@ jq -c 'to_entries | map(select(.value.token != null)) | group_by(.value.namespac
   done
 
 # Secrets of tokens no longer declared: the tokens were revoked by the
-# apply; their Secrets go too.
+# apply; their Secrets go too. The record first gains what was written, and
+# loses what was removed only once it is gone.
 current="$(jq -c '[.[] | {namespace, name}] | unique' "$outputs")"
+record_write "$(jq -c --argjson cur "$current" '. + $cur | unique' <<<"$previous")"
 jq -r --argjson cur "$current" '.[] | select(. as $t | $cur | index($t) | not) | "\(.namespace) \(.name)"' <<<"$previous" |
   while read -r ns name; do
     code="$(kube DELETE "/api/v1/namespaces/$ns/secrets/$name")"
@@ -127,6 +267,6 @@ jq -r --argjson cur "$current" '.[] | select(. as $t | $cur | index($t) | not) |
       *) fail "removing secret $ns/$name: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
     esac
   done
+record_write "$current"
 
-rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan"
 say "done"

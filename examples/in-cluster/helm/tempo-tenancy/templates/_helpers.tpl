@@ -7,6 +7,43 @@
 {{- end -}}
 {{- end -}}
 
+{{/* A name of the release with a suffix, within 63 characters whatever the release name. */}}
+{{- define "tempo-tenancy.suffixed" -}}
+{{- $base := include "tempo-tenancy.fullname" .root -}}
+{{- printf "%s-%s" ($base | trunc (int (sub 62 (len .suffix))) | trimSuffix "-") .suffix -}}
+{{- end -}}
+
+{{/* The Secret the Kubernetes backend keeps the state in. */}}
+{{- define "tempo-tenancy.stateSecret" -}}
+{{- printf "tfstate-default-%s" (include "tempo-tenancy.fullname" .) -}}
+{{- end -}}
+
+{{/*
+Refuses token Secrets that would overwrite what the run itself depends on
+(the admin token, the CA, the state) or another token's key.
+*/}}
+{{- define "tempo-tenancy.checkCollisions" -}}
+{{- $reserved := dict -}}
+{{- $_ := set $reserved (printf "%s/%s" .Release.Namespace .Values.adminApi.tokenSecret.name) "adminApi.tokenSecret (the admin token)" -}}
+{{- if .Values.adminApi.caSecret.name -}}
+{{- $_ := set $reserved (printf "%s/%s" .Release.Namespace .Values.adminApi.caSecret.name) "adminApi.caSecret (the admin API's CA)" -}}
+{{- end -}}
+{{- $_ := set $reserved (printf "%s/%s" .Release.Namespace (include "tempo-tenancy.stateSecret" .)) "the Terraform state of this release" -}}
+{{- $keys := dict -}}
+{{- range .Values.tokens -}}
+{{- $who := .name | default .namePrefix -}}
+{{- $at := printf "%s/%s" .secret.namespace .secret.name -}}
+{{- if hasKey $reserved $at -}}
+{{- fail (printf "tokens: %q would write its secret into Secret %s, which is %s; choose another secret.name" $who $at (get $reserved $at)) -}}
+{{- end -}}
+{{- $k := printf "%s/%s" $at .secret.key -}}
+{{- if hasKey $keys $k -}}
+{{- fail (printf "tokens: %q and %q both write key %q of Secret %s; give each token its own key or Secret" (get $keys $k) $who .secret.key $at) -}}
+{{- end -}}
+{{- $_ := set $keys $k $who -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "tempo-tenancy.labels" -}}
 app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -38,24 +75,30 @@ The Secrets the runner writes token secrets to, as JSON: a list of
 {{- end -}}
 
 {{/*
-Secrets the runner may write or delete: those of these values and those of
-the release being upgraded, read from its ConfigMap. The Job of an upgrade
-that drops a token must still be allowed to remove that token's Secret; the
-release after it no longer is.
+Secrets the runner may write or delete: those of these values, those the
+runner recorded as written (its record ConfigMap, which it updates only
+once a removed Secret is deleted, so a failed run or a rollback keeps the
+grant) and those of the release being upgraded, read from its ConfigMap.
 */}}
 {{- define "tempo-tenancy.secretGrants" -}}
 {{- $grants := dict -}}
-{{- $current := include "tempo-tenancy.tokenSecrets" . | fromJsonArray -}}
-{{- $previous := list -}}
-{{- $cm := lookup "v1" "ConfigMap" .Release.Namespace (printf "%s-config" (include "tempo-tenancy.fullname" .)) -}}
+{{- $all := include "tempo-tenancy.tokenSecrets" . | fromJsonArray -}}
+{{- range $cmName := list (include "tempo-tenancy.suffixed" (dict "root" . "suffix" "config")) (include "tempo-tenancy.recordName" .) -}}
+{{- $cm := lookup "v1" "ConfigMap" $.Release.Namespace $cmName -}}
 {{- if and $cm $cm.data (hasKey $cm.data "token-secrets.json") -}}
-{{- $previous = index $cm.data "token-secrets.json" | fromJsonArray -}}
+{{- $all = concat $all (index $cm.data "token-secrets.json" | fromJsonArray) -}}
 {{- end -}}
-{{- range (concat $current $previous) -}}
+{{- end -}}
+{{- range $all -}}
 {{- $names := get $grants .namespace | default list -}}
 {{- $_ := set $grants .namespace (append $names .name | uniq | sortAlpha) -}}
 {{- end -}}
 {{- $grants | toJson -}}
+{{- end -}}
+
+{{/* The ConfigMap in which the runner records the token Secrets it wrote. */}}
+{{- define "tempo-tenancy.recordName" -}}
+{{- include "tempo-tenancy.suffixed" (dict "root" . "suffix" "written") -}}
 {{- end -}}
 
 {{/* terraform.tfvars.json of the tenancy module, from the values. */}}
@@ -89,8 +132,23 @@ release after it no longer is.
 {{- if .expiration -}}{{- $_ := set $t "expiration" .expiration -}}{{- end -}}
 {{- $_ := set $tokens $key $t -}}
 {{- end -}}
+{{- include "tempo-tenancy.checkCollisions" . -}}
 {{- $vars := dict "tenants" $tenants "access_policies" $policies "tokens" $tokens -}}
 {{- if .Values.adminApi.caSecret.name -}}{{- $_ := set $vars "ca_cert_file" "/var/run/secrets/tempo/ca/ca.crt" -}}{{- end -}}
 {{- if .Values.adminApi.allowedEndpoints -}}{{- $_ := set $vars "allowed_endpoints" .Values.adminApi.allowedEndpoints -}}{{- end -}}
 {{- $vars | toPrettyJson -}}
+{{- end -}}
+
+{{/*
+The resource addresses whose removal this upgrade intends, for the
+runner's check of destructive plans.
+*/}}
+{{- define "tempo-tenancy.allowedRemovals" -}}
+{{- $out := list -}}
+{{- with .Values.runner.allowRemovals -}}
+{{- range .tenants -}}{{- $out = append $out (printf "tempo_tenant.this[%q]" .) -}}{{- end -}}
+{{- range .accessPolicies -}}{{- $out = append $out (printf "tempo_access_policy.this[%q]" .) -}}{{- end -}}
+{{- range .tokens -}}{{- $out = append $out (printf "tempo_token.this[%q]" .) -}}{{- end -}}
+{{- end -}}
+{{- $out | toJson -}}
 {{- end -}}

@@ -1,0 +1,150 @@
+{{/*
+The runner Job, for one mode of the entrypoint: "apply" after every install,
+upgrade and rollback, "destroy" before uninstall when asked for. Called
+with (dict "root" $ "mode" ... "hook" ...).
+*/}}
+{{- define "tempo-tenancy.runnerJob" -}}
+{{- $mode := .mode -}}
+{{- $hook := .hook -}}
+{{- $root := .root -}}
+{{- $deletePolicy := .deletePolicy -}}
+{{- with .root -}}
+{{- $fullname := include "tempo-tenancy.fullname" . -}}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "tempo-tenancy.suffixed" (dict "root" $root "suffix" $mode) }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "tempo-tenancy.labels" . | nindent 4 }}
+  annotations:
+    helm.sh/hook: {{ $hook }}
+    helm.sh/hook-weight: {{ .Values.runner.hookWeight | quote }}
+    helm.sh/hook-delete-policy: {{ $deletePolicy }}
+spec:
+  backoffLimit: {{ .Values.runner.backoffLimit }}
+  activeDeadlineSeconds: {{ .Values.runner.activeDeadlineSeconds }}
+  template:
+    metadata:
+      labels:
+        {{- include "tempo-tenancy.selectorLabels" . | nindent 8 }}
+        {{- with .Values.runner.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") . | sha256sum }}
+    spec:
+      serviceAccountName: {{ $fullname }}
+      automountServiceAccountToken: true
+      restartPolicy: Never
+      enableServiceLinks: false
+      {{- with .Values.runner.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.runner.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.runner.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        runAsNonRoot: true
+        {{- with .Values.runner.runAsUser }}
+        runAsUser: {{ . }}
+        runAsGroup: {{ . }}
+        fsGroup: {{ . }}
+        {{- end }}
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: runner
+          image: "{{ required "runner.image.repository is required: the runner image built from examples/in-cluster/runner" .Values.runner.image.repository }}:{{ .Values.runner.image.tag | default .Chart.AppVersion }}"
+          imagePullPolicy: {{ .Values.runner.image.pullPolicy }}
+          args: [{{ $mode }}]
+          env:
+            - name: TEMPO_ADMIN_URL
+              value: {{ .Values.adminApi.url | quote }}
+            - name: TEMPO_ADMIN_TOKEN_FILE
+              value: /var/run/secrets/tempo/admin/token
+            - name: TEMPO_CLUSTER
+              value: {{ .Values.adminApi.cluster | quote }}
+            - name: TENANCY_CONFIG_DIR
+              value: /var/run/tempo-tenancy/config
+            - name: TENANCY_WORK_DIR
+              value: /var/run/tempo-tenancy/work
+            - name: TENANCY_RELEASE
+              value: {{ .Release.Name | quote }}
+            - name: TENANCY_RECORD
+              value: {{ include "tempo-tenancy.recordName" . | quote }}
+            - name: TENANCY_ALLOW_DESTROY
+              value: {{ .Values.runner.allowDestroy | default false | quote }}
+            - name: TENANCY_ALLOWED_REMOVALS
+              value: {{ include "tempo-tenancy.allowedRemovals" . | quote }}
+            - name: TENANCY_LOCK_TIMEOUT
+              value: {{ .Values.runner.lockTimeout | default "120s" | quote }}
+            - name: TENANCY_WAIT_SECONDS
+              value: {{ .Values.runner.waitForAdminApiSeconds | default 0 | quote }}
+            {{- if .Values.adminApi.caSecret.name }}
+            - name: TENANCY_ADMIN_CA_FILE
+              value: /var/run/secrets/tempo/ca/ca.crt
+            {{- end }}
+            - name: HOME
+              value: /tmp
+            - name: TMPDIR
+              value: /tmp
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            runAsNonRoot: true
+            capabilities:
+              drop: [ALL]
+            seccompProfile:
+              type: RuntimeDefault
+          resources:
+            {{- toYaml .Values.runner.resources | nindent 12 }}
+          volumeMounts:
+            - name: config
+              mountPath: /var/run/tempo-tenancy/config
+              readOnly: true
+            - name: work
+              mountPath: /var/run/tempo-tenancy/work
+            - name: tmp
+              mountPath: /tmp
+            - name: admin-token
+              mountPath: /var/run/secrets/tempo/admin
+              readOnly: true
+            {{- if .Values.adminApi.caSecret.name }}
+            - name: ca
+              mountPath: /var/run/secrets/tempo/ca
+              readOnly: true
+            {{- end }}
+      volumes:
+        - name: config
+          configMap:
+            name: {{ include "tempo-tenancy.suffixed" (dict "root" $root "suffix" "config") }}
+        - name: work
+          emptyDir:
+            sizeLimit: 256Mi
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi
+        - name: admin-token
+          secret:
+            secretName: {{ .Values.adminApi.tokenSecret.name }}
+            defaultMode: 0o440
+            items:
+              - key: {{ .Values.adminApi.tokenSecret.key }}
+                path: token
+        {{- if .Values.adminApi.caSecret.name }}
+        - name: ca
+          secret:
+            secretName: {{ .Values.adminApi.caSecret.name }}
+            items:
+              - key: {{ .Values.adminApi.caSecret.key }}
+                path: ca.crt
+        {{- end }}
+{{- end -}}
+{{- end -}}
