@@ -1,9 +1,11 @@
 // Package atlantis_test checks the Atlantis configuration of the in-cluster
-// example against Atlantis' documented schema: the repo-level atlantis.yaml
+// example against the schema Atlantis reads: the repo-level atlantis.yaml
 // (version 3) and the server-side repos.yaml, with their custom workflows.
 //
-// Both files are decoded strictly into structs that mirror the documented
-// keys, so a misspelt or invented key fails here instead of being ignored.
+// Both files are decoded strictly into structs that mirror the keys of
+// Atlantis' own raw config structs (server/core/config/raw in Atlantis
+// v0.43.0, the release the example's image pins), so a misspelt or invented
+// key fails here instead of being ignored.
 // Then the rules that make the pull-request workflow safe are checked: the
 // workflow is fixed server-side, applies need approval, plans run with the
 // read-only credential and applies with the write credential.
@@ -33,44 +35,49 @@ const (
 )
 
 // ---------------------------------------------------------------------------
-// The schema, as Atlantis documents it.
+// The schema: the keys of Atlantis' raw config structs (v0.43.0).
 
-// RepoCfg is the repo-level atlantis.yaml (runatlantis.io/docs/repo-level-atlantis-yaml).
+// RepoCfg is the repo-level atlantis.yaml (raw.RepoCfg, repo_cfg.go).
 type RepoCfg struct {
 	Version                   *int                `json:"version"`
-	Automerge                 *bool               `json:"automerge,omitempty"`
-	AutoDiscover              *AutoDiscover       `json:"autodiscover,omitempty"`
-	DeleteSourceBranchOnMerge *bool               `json:"delete_source_branch_on_merge,omitempty"`
-	ParallelPlan              *bool               `json:"parallel_plan,omitempty"`
-	ParallelApply             *bool               `json:"parallel_apply,omitempty"`
-	AbortOnExecutionOrderFail *bool               `json:"abort_on_execution_order_fail,omitempty"`
 	Projects                  []Project           `json:"projects,omitempty"`
 	Workflows                 map[string]Workflow `json:"workflows,omitempty"`
+	Policies                  json.RawMessage     `json:"policies,omitempty"`
+	AutoDiscover              *AutoDiscover       `json:"autodiscover,omitempty"`
+	Automerge                 *bool               `json:"automerge,omitempty"`
+	ParallelApply             *bool               `json:"parallel_apply,omitempty"`
+	ParallelPlan              *bool               `json:"parallel_plan,omitempty"`
+	DeleteSourceBranchOnMerge *bool               `json:"delete_source_branch_on_merge,omitempty"`
+	EmojiReaction             *string             `json:"emoji_reaction,omitempty"`
 	AllowedRegexpPrefixes     []string            `json:"allowed_regexp_prefixes,omitempty"`
+	AbortOnExecutionOrderFail *bool               `json:"abort_on_execution_order_fail,omitempty"`
+	RepoLocks                 *RepoLocks          `json:"repo_locks,omitempty"`
+	SilencePRComments         []string            `json:"silence_pr_comments,omitempty"`
 }
 
-// Project is one entry of projects in atlantis.yaml.
+// Project is one entry of projects in atlantis.yaml (raw.Project, project.go).
 type Project struct {
-	Name                       *string    `json:"name,omitempty"`
-	Branch                     *string    `json:"branch,omitempty"`
-	Dir                        *string    `json:"dir"`
-	Workspace                  *string    `json:"workspace,omitempty"`
-	ExecutionOrderGroup        *int       `json:"execution_order_group,omitempty"`
-	DestroyExecutionOrderGroup *int       `json:"destroy_execution_order_group,omitempty"`
-	DependsOn                  []string   `json:"depends_on,omitempty"`
-	DeleteSourceBranchOnMerge  *bool      `json:"delete_source_branch_on_merge,omitempty"`
-	RepoLocking                *bool      `json:"repo_locking,omitempty"`
-	RepoLocks                  *RepoLocks `json:"repo_locks,omitempty"`
-	CustomPolicyCheck          *bool      `json:"custom_policy_check,omitempty"`
-	Autoplan                   *Autoplan  `json:"autoplan,omitempty"`
-	TerraformDistribution      *string    `json:"terraform_distribution,omitempty"`
-	TerraformVersion           *string    `json:"terraform_version,omitempty"`
-	SilencePRComments          []string   `json:"silence_pr_comments,omitempty"`
-	// Restricted: only with the matching allowed_overrides server-side.
-	PlanRequirements   []string `json:"plan_requirements,omitempty"`
-	ApplyRequirements  []string `json:"apply_requirements,omitempty"`
-	ImportRequirements []string `json:"import_requirements,omitempty"`
-	Workflow           *string  `json:"workflow,omitempty"`
+	Name                  *string   `json:"name,omitempty"`
+	Branch                *string   `json:"branch,omitempty"`
+	Dir                   *string   `json:"dir"`
+	Workspace             *string   `json:"workspace,omitempty"`
+	TerraformDistribution *string   `json:"terraform_distribution,omitempty"`
+	TerraformVersion      *string   `json:"terraform_version,omitempty"`
+	Autoplan              *Autoplan `json:"autoplan,omitempty"`
+	DependsOn             []string  `json:"depends_on,omitempty"`
+	ExecutionOrderGroup   *int      `json:"execution_order_group,omitempty"`
+	PolicyCheck           *bool     `json:"policy_check,omitempty"`
+	// Restricted: Atlantis refuses them unless allowed_overrides names them
+	// server-side (valid.GlobalCfg.ValidateRepoCfg).
+	Workflow                  *string    `json:"workflow,omitempty"`
+	PlanRequirements          []string   `json:"plan_requirements,omitempty"`
+	ApplyRequirements         []string   `json:"apply_requirements,omitempty"`
+	ImportRequirements        []string   `json:"import_requirements,omitempty"`
+	DeleteSourceBranchOnMerge *bool      `json:"delete_source_branch_on_merge,omitempty"`
+	RepoLocking               *bool      `json:"repo_locking,omitempty"`
+	RepoLocks                 *RepoLocks `json:"repo_locks,omitempty"`
+	CustomPolicyCheck         *bool      `json:"custom_policy_check,omitempty"`
+	SilencePRComments         []string   `json:"silence_pr_comments,omitempty"`
 }
 
 // Autoplan is a project's autoplan block.
@@ -90,17 +97,17 @@ type AutoDiscover struct {
 	IgnorePaths []string `json:"ignore_paths,omitempty"`
 }
 
-// GlobalCfg is the server-side repos.yaml (runatlantis.io/docs/server-side-repo-config).
+// GlobalCfg is the server-side repos.yaml (raw.GlobalCfg, global_cfg.go).
 type GlobalCfg struct {
 	Repos     []Repo              `json:"repos,omitempty"`
 	Workflows map[string]Workflow `json:"workflows,omitempty"`
-	// Documented but not used by this example; accepted as they are.
+	// Real keys this example does not use; accepted as they are.
 	Policies  json.RawMessage `json:"policies,omitempty"`
 	Metrics   json.RawMessage `json:"metrics,omitempty"`
 	TeamAuthz json.RawMessage `json:"team_authz,omitempty"`
 }
 
-// Repo is one entry of repos in repos.yaml.
+// Repo is one entry of repos in repos.yaml (raw.Repo, global_cfg.go).
 type Repo struct {
 	ID                        string        `json:"id"`
 	Branch                    *string       `json:"branch,omitempty"`
@@ -123,7 +130,8 @@ type Repo struct {
 	PostWorkflowHooks         []Hook        `json:"post_workflow_hooks,omitempty"`
 }
 
-// Hook is a pre or post workflow hook.
+// Hook is a pre or post workflow hook (raw.WorkflowHook, workflow_step.go: a
+// map of strings, of which Atlantis reads these keys).
 type Hook struct {
 	Run         string `json:"run"`
 	Description string `json:"description,omitempty"`
@@ -132,7 +140,7 @@ type Hook struct {
 	ShellArgs   string `json:"shellArgs,omitempty"`
 }
 
-// Workflow is a custom workflow: one list of steps per stage.
+// Workflow is a custom workflow: one list of steps per stage (raw.Workflow).
 type Workflow struct {
 	Plan        *Stage `json:"plan,omitempty"`
 	Apply       *Stage `json:"apply,omitempty"`
@@ -146,8 +154,10 @@ type Stage struct {
 	Steps []Step `json:"steps"`
 }
 
-// Built-in steps: a bare name, or the name with extra_args.
-var builtinSteps = []string{"init", "plan", "show", "policy_check", "apply", "version", "import", "state_rm"}
+// Built-in steps: a bare name, or the name with extra_args (raw.Step's
+// validStepName, step.go, which also lets env and multienv through bare,
+// though they do nothing without a body).
+var builtinSteps = []string{"init", "plan", "show", "policy_check", "apply", "import", "state_rm"}
 
 // Step is one step of a stage: a built-in (`init`, `plan: {extra_args}`), a
 // custom `run` or `multienv` command (a string, or a map with `command`), or
@@ -161,20 +171,94 @@ type Step struct {
 
 // CommandStep is the body of a run or multienv step.
 type CommandStep struct {
-	Command     string `json:"command"`
-	Output      string `json:"output,omitempty"`
-	RegexFilter string `json:"regex_filter,omitempty"`
-	Shell       string `json:"shell,omitempty"`
-	ShellArgs   string `json:"shellArgs,omitempty"`
+	Command   string     `json:"command"`
+	Output    *RunOutput `json:"output,omitempty"`
+	Shell     string     `json:"shell,omitempty"`
+	ShellArgs *ShellArgs `json:"shellArgs,omitempty"`
 }
 
 // EnvStep is the body of an env step.
 type EnvStep struct {
-	Name      string  `json:"name"`
-	Value     *string `json:"value,omitempty"`
-	Command   *string `json:"command,omitempty"`
-	Shell     string  `json:"shell,omitempty"`
-	ShellArgs string  `json:"shellArgs,omitempty"`
+	Name      string     `json:"name"`
+	Value     *string    `json:"value,omitempty"`
+	Command   *string    `json:"command,omitempty"`
+	Shell     string     `json:"shell,omitempty"`
+	ShellArgs *ShellArgs `json:"shellArgs,omitempty"`
+}
+
+// The output options of a run step; multienv takes only show and hide.
+var runOutputs = []string{"show", "hide", "strip_refreshing"}
+
+// RunOutput is a run step's output: one option, or a list of options and
+// `filter_regex: <regexp>` maps.
+type RunOutput struct {
+	Options []string
+	Filters []string
+}
+
+// UnmarshalJSON decodes both shapes of output.
+func (o *RunOutput) UnmarshalJSON(data []byte) error {
+	var one string
+	if json.Unmarshal(data, &one) == nil {
+		if !slices.Contains(runOutputs, one) {
+			return fmt.Errorf("output %q is none of %s", one, strings.Join(runOutputs, ", "))
+		}
+		o.Options = []string{one}
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return errors.New("output is an option or a list of options and filter_regex maps")
+	}
+	for _, item := range items {
+		if json.Unmarshal(item, &one) == nil {
+			if !slices.Contains(runOutputs, one) {
+				return fmt.Errorf("output %q is none of %s", one, strings.Join(runOutputs, ", "))
+			}
+			o.Options = append(o.Options, one)
+			continue
+		}
+		var filter struct {
+			FilterRegex *string `json:"filter_regex"`
+		}
+		if err := strictJSON(item, &filter); err != nil || filter.FilterRegex == nil {
+			return fmt.Errorf("output list entry %s is neither an option nor a filter_regex map", item)
+		}
+		if _, err := regexp.Compile(*filter.FilterRegex); err != nil {
+			return fmt.Errorf("output filter_regex: %w", err)
+		}
+		o.Filters = append(o.Filters, *filter.FilterRegex)
+	}
+	return nil
+}
+
+// ShellArgs is a step's shellArgs: a string or a list of strings.
+type ShellArgs []string
+
+// UnmarshalJSON decodes both shapes of shellArgs.
+func (a *ShellArgs) UnmarshalJSON(data []byte) error {
+	var one string
+	if json.Unmarshal(data, &one) == nil {
+		*a = strings.Fields(one)
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(data, &list); err != nil {
+		return errors.New("shellArgs is a string or a list of strings")
+	}
+	*a = list
+	return nil
+}
+
+// shellRules are Atlantis' rules for shell and shellArgs in any step.
+func shellRules(name string, hasCommand bool, shell string, args *ShellArgs) error {
+	if shell != "" && !hasCommand {
+		return fmt.Errorf("step %s: shell only together with command", name)
+	}
+	if args != nil && shell == "" {
+		return fmt.Errorf("step %s: shellArgs only together with shell", name)
+	}
+	return nil
 }
 
 // UnmarshalJSON decodes the three shapes of a step, as strictly as the rest.
@@ -216,6 +300,13 @@ func (s *Step) UnmarshalJSON(data []byte) error {
 			if s.Run.Command == "" {
 				return fmt.Errorf("step %s: command is required", name)
 			}
+			if err := shellRules(name, true, s.Run.Shell, s.Run.ShellArgs); err != nil {
+				return err
+			}
+			if name == "multienv" && s.Run.Output != nil &&
+				(len(s.Run.Output.Filters) > 0 || slices.Contains(s.Run.Output.Options, "strip_refreshing")) {
+				return errors.New("step multienv: output is show or hide")
+			}
 		case name == "env":
 			s.Env = &EnvStep{}
 			if err := strictJSON(body, s.Env); err != nil {
@@ -226,6 +317,9 @@ func (s *Step) UnmarshalJSON(data []byte) error {
 			}
 			if (s.Env.Value == nil) == (s.Env.Command == nil) {
 				return fmt.Errorf("step env %s: exactly one of value or command", s.Env.Name)
+			}
+			if err := shellRules("env "+s.Env.Name, s.Env.Command != nil, s.Env.Shell, s.Env.ShellArgs); err != nil {
+				return err
 			}
 		default:
 			return fmt.Errorf("%q is not a step type", name)
@@ -251,7 +345,7 @@ func decodeFile(t *testing.T, path string, v any) {
 		t.Fatal(err)
 	}
 	if err := yaml.UnmarshalStrict(data, v); err != nil {
-		t.Fatalf("%s does not follow Atlantis' documented schema: %v", path, err)
+		t.Fatalf("%s does not follow the schema Atlantis reads: %v", path, err)
 	}
 }
 
@@ -269,7 +363,8 @@ func loadConfigs(t *testing.T) (RepoCfg, GlobalCfg) {
 
 var requirements = []string{"approved", "mergeable", "undiverged"}
 
-// The keys allowed_overrides may name, and the project keys they unlock.
+// The keys allowed_overrides may name (raw.Repo.Validate), and the project
+// keys they unlock.
 var overridableKeys = []string{
 	"plan_requirements", "apply_requirements", "import_requirements", "workflow",
 	"delete_source_branch_on_merge", "repo_locking", "repo_locks", "custom_policy_check",
@@ -394,11 +489,17 @@ func idMatches(id, repoID string) bool {
 func effectiveWorkflow(g GlobalCfg, c RepoCfg, p Project, repoID string) (string, Workflow, error) {
 	repo, _ := matchingRepo(g, repoID)
 	allowed := func(key string) bool { return slices.Contains(repo.AllowedOverrides, key) }
+	// The project keys valid.GlobalCfg.ValidateRepoCfg checks.
 	restricted := map[string]bool{
-		"workflow":            p.Workflow != nil,
-		"plan_requirements":   p.PlanRequirements != nil,
-		"apply_requirements":  p.ApplyRequirements != nil,
-		"import_requirements": p.ImportRequirements != nil,
+		"workflow":                      p.Workflow != nil,
+		"plan_requirements":             p.PlanRequirements != nil,
+		"apply_requirements":            p.ApplyRequirements != nil,
+		"import_requirements":           p.ImportRequirements != nil,
+		"delete_source_branch_on_merge": p.DeleteSourceBranchOnMerge != nil,
+		"repo_locking":                  p.RepoLocking != nil,
+		"repo_locks":                    p.RepoLocks != nil,
+		"custom_policy_check":           p.CustomPolicyCheck != nil,
+		"silence_pr_comments":           p.SilencePRComments != nil,
 	}
 	for key, set := range restricted {
 		if set && !allowed(key) {
@@ -649,10 +750,42 @@ func TestStrictDecoding(t *testing.T) {
 		"unknown built-in arg":  {"workflows:\n  w:\n    plan:\n      steps:\n      - plan: {args: [x]}\n", &GlobalCfg{}},
 		"unknown stage":         {"workflows:\n  w:\n    destroy:\n      steps: [init]\n", &GlobalCfg{}},
 		"duplicate key":         {"version: 3\nversion: 3\n", &RepoCfg{}},
+		// Keys and steps that look plausible but that Atlantis does not have.
+		"invented project key":    {"version: 3\nprojects:\n- dir: .\n  destroy_execution_order_group: 1\n", &RepoCfg{}},
+		"invented step":           {"workflows:\n  w:\n    plan:\n      steps: [version]\n", &GlobalCfg{}},
+		"invented run key":        {"workflows:\n  w:\n    plan:\n      steps:\n      - run: {command: c, regex_filter: x}\n", &GlobalCfg{}},
+		"unknown output":          {"workflows:\n  w:\n    plan:\n      steps:\n      - run: {command: c, output: quiet}\n", &GlobalCfg{}},
+		"shell without command":   {"workflows:\n  w:\n    plan:\n      steps:\n      - env: {name: A, value: b, shell: bash}\n", &GlobalCfg{}},
+		"shellArgs without shell": {"workflows:\n  w:\n    plan:\n      steps:\n      - run: {command: c, shellArgs: -c}\n", &GlobalCfg{}},
 	}
 	for name, c := range bad {
 		if err := yaml.UnmarshalStrict([]byte(c.yaml), c.into); err == nil {
 			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+// ... and not stricter than Atlantis: keys and shapes Atlantis reads decode.
+func TestSchemaAcceptsAtlantisKeys(t *testing.T) {
+	good := map[string]struct {
+		yaml string
+		into any
+	}{
+		"repo-level keys": {"version: 3\nemoji_reaction: eyes\nrepo_locks: {mode: on_apply}\n" +
+			"silence_pr_comments: [apply]\npolicies: {policy_sets: []}\n", &RepoCfg{}},
+		"project keys": {"version: 3\nprojects:\n- dir: .\n  policy_check: true\n  execution_order_group: 1\n" +
+			"  depends_on: [a]\n  repo_locks: {mode: disabled}\n", &RepoCfg{}},
+		"run output list": {"workflows:\n  w:\n    plan:\n      steps:\n      - run:\n          command: c\n" +
+			"          output: [strip_refreshing, {filter_regex: 'secret: .*'}]\n", &GlobalCfg{}},
+		"shell and shellArgs": {"workflows:\n  w:\n    plan:\n      steps:\n" +
+			"      - run: {command: c, shell: bash, shellArgs: [-e, -c]}\n" +
+			"      - env: {name: A, command: c, shell: bash, shellArgs: -c}\n" +
+			"      - multienv: {command: c, output: hide}\n", &GlobalCfg{}},
+		"hooks": {"repos:\n- id: x\n  pre_workflow_hooks:\n  - {run: c, description: d, shell: sh, shellArgs: -c}\n", &GlobalCfg{}},
+	}
+	for name, c := range good {
+		if err := yaml.UnmarshalStrict([]byte(c.yaml), c.into); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
