@@ -2,10 +2,12 @@ package incluster_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,8 +112,45 @@ func newRunnerEnv(t *testing.T) *runnerEnv {
 	e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Secret",
 		"metadata":   object{"name": "tempo-admin-token", "namespace": releaseNS},
 		"stringData": object{"token": emuAdminToken}})
-	e.secrets = []string{emuAdminToken}
+	e.setStateKey(t, stateKey)
+	e.secrets = []string{emuAdminToken, stateKey}
 	return e
+}
+
+// stateKey is the passphrase the state is encrypted with.
+const stateKey = "runner-test-state-passphrase-5d1c"
+
+// The state: its namespace and Secret, as the chart names them.
+const (
+	stateNS     = release + "-tempo-tenancy-state"
+	stateSecret = "tfstate-default-" + release + "-tempo-tenancy"
+)
+
+func (e *runnerEnv) setStateKey(t *testing.T, key string) {
+	t.Helper()
+	e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Secret",
+		"metadata":   object{"name": "tempo-tenancy-state-key", "namespace": releaseNS},
+		"stringData": object{"passphrase": key}})
+}
+
+// stateBytes is the state as the backend stores it, unzipped.
+func (e *runnerEnv) stateBytes(t *testing.T) []byte {
+	t.Helper()
+	code, body := e.kube.Do(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/secrets/%s", stateNS, stateSecret), nil, "")
+	if code != http.StatusOK {
+		t.Fatalf("reading the state Secret: %d %s", code, body)
+	}
+	var s struct{ Data map[string][]byte }
+	_ = json.Unmarshal(body, &s)
+	zr, err := gzip.NewReader(bytes.NewReader(s.Data["tfstate"]))
+	if err != nil {
+		t.Fatalf("the state Secret's tfstate is not gzip: %v", err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // values is the chart's values for this test's cluster and emulator.
@@ -123,6 +162,9 @@ func (e *runnerEnv) values(t *testing.T, body string) string {
   cluster: tempo
   tokenSecret: {name: tempo-admin-token, key: token}
   allowedEndpoints: [127.0.0.0/8]
+state:
+  encryption:
+    keySecret: {name: tempo-tenancy-state-key, key: passphrase}
 runner:
   image: {repository: registry.example.internal/tempo-tenancy-runner, tag: "%s"}
 `, e.emuURL, providerVer)
@@ -439,6 +481,34 @@ func TestRunnerEndToEnd(t *testing.T) {
 	if code, _ := e.kube.Do(t, "GET", "/api/v1/namespaces/team-a/secrets/tempo-token", nil, sa); code != http.StatusOK {
 		t.Errorf("as the runner, GET its own Secret: HTTP %d, want 200", code)
 	}
+	// The backend lists Secrets in the state's own namespace only: never
+	// in the release namespace, where the admin token is.
+	if code, _ := e.kube.Do(t, "GET", "/api/v1/namespaces/"+releaseNS+"/secrets", nil, sa); code != http.StatusForbidden {
+		t.Errorf("as the runner, list Secrets of the release namespace: HTTP %d, want 403", code)
+	}
+	if code, _ := e.kube.Do(t, "GET", "/api/v1/namespaces/"+stateNS+"/secrets", nil, sa); code != http.StatusOK {
+		t.Errorf("as the runner, list Secrets of the state namespace: HTTP %d, want 200", code)
+	}
+
+	// The state Secret alone reveals nothing: it is encrypted.
+	state := e.stateBytes(t)
+	if !bytes.Contains(state, []byte(`"encrypted_data"`)) {
+		t.Errorf("the state is not encrypted:\n%.300s", state)
+	}
+	for _, s := range []string{teamA["token"], grafana["token"], "team-a-write"} {
+		if bytes.Contains(state, []byte(s)) {
+			t.Errorf("the state Secret shows %q in clear", s[:min(len(s), 8)])
+		}
+	}
+
+	// Without the right key a run fails, saying why, and changes nothing.
+	e.setStateKey(t, "another-passphrase-entirely-0000")
+	out, err = e.runJob(t, job)
+	if err == nil || !strings.Contains(out, "decrypt") {
+		t.Errorf("a run with the wrong state key: %v\n%s", err, out)
+	}
+	e.noSecrets(t, out)
+	e.setStateKey(t, stateKey)
 
 	// A second run changes nothing.
 	out, err = e.runJob(t, job)

@@ -84,6 +84,42 @@ kube_url="https://$host:${KUBERNETES_SERVICE_PORT:-443}"
 jq -e 'type == "array" and all(type == "string")' <<<"$allowed_removals" >/dev/null 2>&1 ||
   fail "TENANCY_ALLOWED_REMOVALS must be a JSON list of resource addresses"
 
+# State encryption: the state holds every token secret, so OpenTofu
+# encrypts it (and the saved plan) with a key derived from the mounted
+# passphrase, and refuses to write either in clear. The configuration goes
+# in through TF_ENCRYPTION, so the passphrase is never in a file of the
+# module nor on a command line.
+if [[ -n "${TENANCY_STATE_KEY_FILE:-}" ]]; then
+  [[ -r "$TENANCY_STATE_KEY_FILE" ]] || fail "the state key $TENANCY_STATE_KEY_FILE is not readable: is state.encryption.keySecret mounted?"
+  passphrase="$(tr -d '\r\n' <"$TENANCY_STATE_KEY_FILE")"
+  ((${#passphrase} >= 16)) || fail "the state key in state.encryption.keySecret is shorter than 16 characters"
+  # An HCL string: JSON's escaping, and template sequences doubled.
+  quoted="$(printf '%s' "$passphrase" | jq -Rs . | sed -e 's/\${/$${/g' -e 's/%{/%%{/g')"
+  # Migrating reads a state written in clear once; OpenTofu allows that
+  # only while encryption is not enforced. The write is encrypted either way.
+  fallback="" enforced=true
+  if [[ "${TENANCY_STATE_MIGRATE:-false}" == true ]]; then
+    fallback=$'\n  fallback {\n    method = method.unencrypted.migrate\n  }' enforced=false
+  fi
+  TF_ENCRYPTION="key_provider \"pbkdf2\" \"state\" {
+  passphrase = $quoted
+}
+method \"aes_gcm\" \"state\" {
+  keys = key_provider.pbkdf2.state
+}
+method \"unencrypted\" \"migrate\" {}
+state {
+  method   = method.aes_gcm.state
+  enforced = $enforced$fallback
+}
+plan {
+  method   = method.aes_gcm.state
+  enforced = true
+}"
+  export TF_ENCRYPTION
+  unset passphrase quoted
+fi
+
 # The module is copied out of the read-only ConfigMap mount; Terraform's
 # working data and the plan live in the writable work directory.
 module="$work/module"
@@ -129,8 +165,7 @@ wait_for_admin_api() {
 # release namespace. It only loses an entry once that Secret is deleted, so
 # a run that fails between the apply and the deletion, or a rollback, does
 # not forget a Secret whose token is gone.
-release_ns=""
-[[ -r "$sa_dir/namespace" ]] && release_ns="$(cat "$sa_dir/namespace")"
+release_ns="${TENANCY_STATE_NAMESPACE:-}"
 record_read() {
   [[ -n "$record" && -n "$release_ns" ]] || { echo '[]'; return; }
   local code
@@ -186,6 +221,11 @@ wait_for_admin_api
 
 say "$tf init"
 run "$tf" init -no-color -input=false
+
+if [[ -n "${TENANCY_STATE_KEY_FILE:-}" && "${TENANCY_STATE_MIGRATE:-false}" == true ]]; then
+  say "$tf apply -refresh-only: writing the state encrypted"
+  run "$tf" apply -refresh-only -auto-approve -no-color -input=false -lock-timeout="$lock_timeout"
+fi
 
 # What may have to go: every Secret the state or the record names.
 recorded="$(record_read)"

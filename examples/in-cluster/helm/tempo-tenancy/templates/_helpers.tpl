@@ -13,6 +13,18 @@
 {{- printf "%s-%s" ($base | trunc (int (sub 62 (len .suffix))) | trimSuffix "-") .suffix -}}
 {{- end -}}
 
+{{/*
+The namespace of the state: its own, so that the backend's list on Secrets
+never covers the admin token's namespace.
+*/}}
+{{- define "tempo-tenancy.stateNamespace" -}}
+{{- $ns := .Values.state.namespace | default (include "tempo-tenancy.suffixed" (dict "root" . "suffix" "state")) -}}
+{{- if eq $ns .Release.Namespace -}}
+{{- fail (printf "state.namespace: %q is the release namespace, where the admin token Secret is; the state backend needs list on Secrets in its namespace, so give it a namespace of its own" $ns) -}}
+{{- end -}}
+{{- $ns -}}
+{{- end -}}
+
 {{/* The Secret the Kubernetes backend keeps the state in. */}}
 {{- define "tempo-tenancy.stateSecret" -}}
 {{- printf "tfstate-default-%s" (include "tempo-tenancy.fullname" .) -}}
@@ -28,7 +40,10 @@ Refuses token Secrets that would overwrite what the run itself depends on
 {{- if .Values.adminApi.caSecret.name -}}
 {{- $_ := set $reserved (printf "%s/%s" .Release.Namespace .Values.adminApi.caSecret.name) "adminApi.caSecret (the admin API's CA)" -}}
 {{- end -}}
-{{- $_ := set $reserved (printf "%s/%s" .Release.Namespace (include "tempo-tenancy.stateSecret" .)) "the Terraform state of this release" -}}
+{{- $_ := set $reserved (printf "%s/%s" (include "tempo-tenancy.stateNamespace" .) (include "tempo-tenancy.stateSecret" .)) "the Terraform state of this release" -}}
+{{- with .Values.state.encryption.keySecret.name -}}
+{{- $_ := set $reserved (printf "%s/%s" $.Release.Namespace .) "state.encryption.keySecret (the state's key)" -}}
+{{- end -}}
 {{- $keys := dict -}}
 {{- range .Values.tokens -}}
 {{- $who := .name | default .namePrefix -}}
@@ -84,7 +99,8 @@ grant) and those of the release being upgraded, read from its ConfigMap.
 {{- $grants := dict -}}
 {{- $all := include "tempo-tenancy.tokenSecrets" . | fromJsonArray -}}
 {{- range $cmName := list (include "tempo-tenancy.suffixed" (dict "root" . "suffix" "config")) (include "tempo-tenancy.recordName" .) -}}
-{{- $cm := lookup "v1" "ConfigMap" $.Release.Namespace $cmName -}}
+{{- $ns := ternary (include "tempo-tenancy.stateNamespace" $) $.Release.Namespace (eq $cmName (include "tempo-tenancy.recordName" $)) -}}
+{{- $cm := lookup "v1" "ConfigMap" $ns $cmName -}}
 {{- if and $cm $cm.data (hasKey $cm.data "token-secrets.json") -}}
 {{- $all = concat $all (index $cm.data "token-secrets.json" | fromJsonArray) -}}
 {{- end -}}
@@ -133,6 +149,9 @@ grant) and those of the release being upgraded, read from its ConfigMap.
 {{- $_ := set $tokens $key $t -}}
 {{- end -}}
 {{- include "tempo-tenancy.checkCollisions" . -}}
+{{- if and .Values.state.encryption.enabled (not .Values.state.encryption.keySecret.name) -}}
+{{- fail "state.encryption.keySecret.name is required: the state holds every token secret and is encrypted with a passphrase (16 characters or more) from a Secret in the release namespace; create one (see values.yaml) or, knowingly, set state.encryption.enabled: false" -}}
+{{- end -}}
 {{- $vars := dict "tenants" $tenants "access_policies" $policies "tokens" $tokens -}}
 {{- if .Values.adminApi.caSecret.name -}}{{- $_ := set $vars "ca_cert_file" "/var/run/secrets/tempo/ca/ca.crt" -}}{{- end -}}
 {{- if .Values.adminApi.allowedEndpoints -}}{{- $_ := set $vars "allowed_endpoints" .Values.adminApi.allowedEndpoints -}}{{- end -}}

@@ -79,6 +79,14 @@ spec:
               value: {{ .Release.Name | quote }}
             - name: TENANCY_RECORD
               value: {{ include "tempo-tenancy.recordName" . | quote }}
+            - name: TENANCY_STATE_NAMESPACE
+              value: {{ include "tempo-tenancy.stateNamespace" . | quote }}
+            {{- if .Values.state.encryption.enabled }}
+            - name: TENANCY_STATE_KEY_FILE
+              value: /var/run/secrets/tempo/state-key/passphrase
+            - name: TENANCY_STATE_MIGRATE
+              value: {{ .Values.state.encryption.migrateFromUnencrypted | default false | quote }}
+            {{- end }}
             - name: TENANCY_ALLOW_DESTROY
               value: {{ .Values.runner.allowDestroy | default false | quote }}
             - name: TENANCY_ALLOWED_REMOVALS
@@ -121,6 +129,11 @@ spec:
               mountPath: /var/run/secrets/tempo/ca
               readOnly: true
             {{- end }}
+            {{- if .Values.state.encryption.enabled }}
+            - name: state-key
+              mountPath: /var/run/secrets/tempo/state-key
+              readOnly: true
+            {{- end }}
       volumes:
         - name: config
           configMap:
@@ -145,6 +158,15 @@ spec:
             items:
               - key: {{ .Values.adminApi.caSecret.key }}
                 path: ca.crt
+        {{- end }}
+        {{- if .Values.state.encryption.enabled }}
+        - name: state-key
+          secret:
+            secretName: {{ .Values.state.encryption.keySecret.name }}
+            defaultMode: 0o440
+            items:
+              - key: {{ .Values.state.encryption.keySecret.key }}
+                path: passphrase
         {{- end }}
 {{- end -}}
 {{- end -}}
