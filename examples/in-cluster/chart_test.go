@@ -254,6 +254,15 @@ func setFile(t *testing.T, body string) string {
 	return p
 }
 
+// The admin API rule names the port its pods listen on, which the Service
+// may map from another.
+func TestChartNetworkPolicyTargetPort(t *testing.T) {
+	np := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "adminApi:\n  targetPort: 8080\n")), "NetworkPolicy")[0]
+	if got := get(np, "spec", "egress", 0, "ports", 0, "port"); got != float64(8080) {
+		t.Errorf("admin API rule port = %v, want the target port 8080", got)
+	}
+}
+
 // OpenShift assigns the UID: runAsUser null leaves it, and the group and
 // fsGroup, to the platform.
 func TestChartRunAsUserOptional(t *testing.T) {
@@ -352,6 +361,11 @@ func TestChartRBACAndNetworkPolicy(t *testing.T) {
 	egress := get(np[0], "spec", "egress").([]any)
 	if len(egress) != 3 {
 		t.Fatalf("%d egress rules, want admin API, Kubernetes API and DNS", len(egress))
+	}
+	for i, rule := range egress {
+		if to, _ := get(rule, "to").([]any); len(to) == 0 {
+			t.Errorf("egress rule %d has no destination: it allows every address", i)
+		}
 	}
 	if get(egress[0], "ports", 0, "port") != float64(3100) || get(egress[0], "to", 0, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") != "tempo" {
 		t.Errorf("admin API rule = %v", egress[0])

@@ -165,6 +165,8 @@ func (e *runnerEnv) values(t *testing.T, body string) string {
 state:
   encryption:
     keySecret: {name: tempo-tenancy-state-key, key: passphrase}
+networkPolicy:
+  kubernetesApi: {cidrs: [127.0.0.1/32]}
 runner:
   image: {repository: registry.example.internal/tempo-tenancy-runner, tag: "%s"}
 `, e.emuURL, providerVer)
