@@ -7,7 +7,8 @@
 // v0.43.0, the release the example's image pins), so a misspelt or invented
 // key fails here instead of being ignored.
 // Then the rules that make the pull-request workflow safe are checked: the
-// workflow is fixed server-side, applies need approval, plans run with the
+// workflow is fixed server-side, nothing from a pull request runs before it
+// is approved, no command takes arguments from a comment, plans run with the
 // read-only credential and applies with the write credential.
 package atlantis_test
 
@@ -32,6 +33,11 @@ const (
 	serverConfigFile = "repos.yaml"
 	// The repository the example configures, as repos.yaml names it.
 	tenancyRepoID = "github.com/example-org/observability-tenancy"
+	// Its protected base branch: the only one Atlantis serves.
+	baseBranch = "main"
+	// Where the Atlantis pod mounts the two credentials.
+	planTokenFile  = "/var/run/secrets/tempo-tenancy/plan/token"
+	applyTokenFile = "/var/run/secrets/tempo-tenancy/apply/token"
 )
 
 // ---------------------------------------------------------------------------
@@ -422,6 +428,14 @@ func validateGlobalCfg(g GlobalCfg) error {
 				return fmt.Errorf("repo %s: allowed workflow %q is not defined", r.ID, w)
 			}
 		}
+		if b := r.Branch; b != nil && *b != "" {
+			if len(*b) < 2 || !strings.HasPrefix(*b, "/") || !strings.HasSuffix(*b, "/") {
+				return fmt.Errorf("repo %s: branch %q: regex must begin and end with a slash '/'", r.ID, *b)
+			}
+			if _, err := regexp.Compile((*b)[1 : len(*b)-1]); err != nil {
+				return fmt.Errorf("repo %s: branch %q: %w", r.ID, *b, err)
+			}
+		}
 	}
 	return nil
 }
@@ -477,6 +491,23 @@ func matchingRepo(g GlobalCfg, repoID string) (Repo, bool) {
 	return merged, found
 }
 
+// branchServed says whether Atlantis acts on pull requests of repoID into
+// branch: it asks the last entry whose id matches (valid.GlobalCfg.MatchingRepo
+// and Repo.BranchMatches), and ignores every command on other base branches.
+func branchServed(g GlobalCfg, repoID, branch string) bool {
+	for i := len(g.Repos) - 1; i >= 0; i-- {
+		r := g.Repos[i]
+		if !idMatches(r.ID, repoID) {
+			continue
+		}
+		if r.Branch == nil || *r.Branch == "" {
+			return true
+		}
+		return regexp.MustCompile((*r.Branch)[1 : len(*r.Branch)-1]).MatchString(branch)
+	}
+	return true
+}
+
 func idMatches(id, repoID string) bool {
 	if len(id) > 1 && strings.HasPrefix(id, "/") && strings.HasSuffix(id, "/") {
 		return regexp.MustCompile(id[1 : len(id)-1]).MatchString(repoID)
@@ -528,6 +559,89 @@ func effectiveWorkflow(g GlobalCfg, c RepoCfg, p Project, repoID string) (string
 	return "", Workflow{}, fmt.Errorf("workflow %q is not defined", name)
 }
 
+// defaultStages are Atlantis' own stages (valid.DefaultPlanStage and the
+// others in valid/global_cfg.go). raw.Workflow.ToValid uses them for every
+// stage a workflow leaves out or gives no steps.
+var defaultStages = map[string][]Step{
+	"plan":         {{Name: "init"}, {Name: "plan"}},
+	"apply":        {{Name: "apply"}},
+	"import":       {{Name: "init"}, {Name: "import"}},
+	"state_rm":     {{Name: "init"}, {Name: "state_rm"}},
+	"policy_check": {{Name: "show"}, {Name: "policy_check"}},
+}
+
+// stages is every stage Atlantis can run for workflow w, by name.
+func stages(w Workflow) map[string][]Step {
+	defined := map[string]*Stage{
+		"plan": w.Plan, "apply": w.Apply, "import": w.Import, "state_rm": w.StateRm, "policy_check": w.PolicyCheck,
+	}
+	out := map[string][]Step{}
+	for name, s := range defined {
+		if s == nil || s.Steps == nil {
+			out[name] = defaultStages[name]
+		} else {
+			out[name] = s.Steps
+		}
+	}
+	return out
+}
+
+// The built-in steps that append a comment's extra arguments (everything
+// after `--` in `atlantis plan -- ...`) to the command line of the tofu they
+// run: plan_step_runner.go, apply_step_runner.go, import_step_runner.go and
+// state_rm_step_runner.go add ctx.EscapedCommentArgs. init, show and
+// policy_check do not.
+var takesCommentArgs = []string{"plan", "apply", "import", "state_rm"}
+
+// The comment that runs each stage.
+var commentFor = map[string]string{
+	"plan":         "atlantis plan",
+	"apply":        "atlantis apply",
+	"import":       "atlantis import ADDRESS ID",
+	"state_rm":     "atlantis state rm ADDRESS",
+	"policy_check": "atlantis plan",
+}
+
+// The variables a run step may use: none comes from a comment or is chosen
+// by a pull request (HEAD_COMMIT is the commit ID the VCS reported). Atlantis
+// gives run steps many more (run_step_runner.go), among them COMMENT_ARGS,
+// the comment's extra arguments, and HEAD_BRANCH_NAME, PULL_AUTHOR and
+// USER_NAME.
+var runStepVars = []string{"PLANFILE", "ATLANTIS_TERRAFORM_DISTRIBUTION", "ATLANTIS_TERRAFORM_VERSION", "HEAD_COMMIT"}
+
+var shellVar = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// tofu is how a run step calls OpenTofu: the binary Atlantis runs for the
+// project, tofu1.12.6 for terraform_distribution opentofu and
+// terraform_version v1.12.6.
+const tofu = `"$ATLANTIS_TERRAFORM_DISTRIBUTION$ATLANTIS_TERRAFORM_VERSION"`
+
+// tofuCommand is the OpenTofu subcommand a run step runs ("plan"), or "".
+func tofuCommand(s Step) string {
+	if s.Name != "run" || s.Run == nil {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(strings.TrimSpace(s.Run.Command), tofu)
+	if !ok {
+		return ""
+	}
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// commands are the shell commands a step runs.
+func commands(s Step) []string {
+	switch {
+	case s.Run != nil:
+		return []string{s.Run.Command}
+	case s.Env != nil && s.Env.Command != nil:
+		return []string{*s.Env.Command}
+	}
+	return nil
+}
+
 // ---------------------------------------------------------------------------
 // The tests.
 
@@ -554,13 +668,17 @@ func TestRepoConfig(t *testing.T) {
 		if p.TerraformVersion == nil {
 			t.Errorf("project %q: terraform_version must be pinned (Atlantis may not download one)", dir)
 		}
-		if p.Autoplan == nil || (p.Autoplan.Enabled != nil && !*p.Autoplan.Enabled) {
-			t.Errorf("project %q: autoplan must be on", dir)
-		} else {
-			for _, pattern := range []string{"*.tf", "*.tfvars"} {
-				if !slices.Contains(p.Autoplan.WhenModified, pattern) {
-					t.Errorf("project %q: autoplan.when_modified lacks %q", dir, pattern)
-				}
+		// Atlantis turns autoplan on unless enabled is false
+		// (raw.Autoplan.ToValid, DefaultAutoPlan).
+		if p.Autoplan == nil || p.Autoplan.Enabled == nil || *p.Autoplan.Enabled {
+			t.Errorf("project %q: autoplan must be off (enabled: false): plans wait for approval, so "+
+				"an autoplan on push could only be refused, and would hold the project lock", dir)
+		}
+		// when_modified still matters: the undiverged requirement compares
+		// these files with the base branch.
+		for _, pattern := range []string{"*.tf", "*.tofu", "*.tfvars", ".terraform.lock.hcl"} {
+			if p.Autoplan == nil || !slices.Contains(p.Autoplan.WhenModified, pattern) {
+				t.Errorf("project %q: autoplan.when_modified lacks %q", dir, pattern)
 			}
 		}
 	}
@@ -590,6 +708,34 @@ func TestServerConfig(t *testing.T) {
 	}
 	if repo.Workflow == nil || *repo.Workflow == "default" {
 		t.Error("the repo must be given its own workflow server-side")
+	}
+}
+
+// Every step of every stage runs as the same user in the same pod, where
+// both credentials are mounted, and a plan runs the pull request's
+// configuration: file("<write token path>") in an output, or a symlink
+// leak.auto.tfvars pointing at the write token, puts the token into the plan
+// Atlantis posts. No stage can hide a file from another, so nothing from a
+// pull request may run before the pull request is approved.
+func TestPlansWaitForApproval(t *testing.T) {
+	_, global := loadConfigs(t)
+	repo, _ := matchingRepo(global, tenancyRepoID)
+	for _, req := range []string{"approved", "mergeable"} {
+		if !slices.Contains(repo.PlanRequirements, req) {
+			t.Errorf("plan_requirements lacks %q: a plan would run the configuration of a pull request nobody "+
+				"reviewed, in the pod where the write credential is readable", req)
+		}
+	}
+	// mergeable means what branch protection says only for the protected
+	// branch: a pull request into a branch its author created needs no review.
+	if !branchServed(global, tenancyRepoID, baseBranch) {
+		t.Errorf("Atlantis would ignore pull requests into %s", baseBranch)
+	}
+	for _, other := range []string{"feature", "main-unprotected", "x-main", "release/main"} {
+		if branchServed(global, tenancyRepoID, other) {
+			t.Errorf("Atlantis would plan and apply pull requests into %q, which branch protection does not "+
+				"cover; set branch: /^%s$/", other, baseBranch)
+		}
 	}
 }
 
@@ -633,81 +779,170 @@ func TestPullRequestCannotOverride(t *testing.T) {
 	}
 }
 
-// Plans (and imports) get the read-only credential, applies the write
-// credential, from files; no step runs a command that could print them.
+// Atlantis reads a pull request's approval before it checks the pull
+// request out (plan_command_runner.go, then working_dir.go), and a fresh
+// merge checkout fetches the branch as it is by then, not the commit it
+// checked. So before anything of the pull request runs, the plan stage makes
+// sure the merged commit (HEAD^2) is the one Atlantis checked.
+func TestPlanRunsTheCheckedCommit(t *testing.T) {
+	repo, global := loadConfigs(t)
+	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := regexp.MustCompile(`^\[ "\$\(git rev-parse HEAD\^2\)" = "\$HEAD_COMMIT" \] \|\| \{ .*exit 1; \}$`)
+	for _, s := range stages(w)["plan"] {
+		if s.Env != nil && s.Env.Value != nil {
+			continue
+		}
+		if s.Run == nil || !guard.MatchString(strings.TrimSpace(s.Run.Command)) {
+			t.Errorf("plan stage: the first step that runs anything is %s, not a run step matching %s", s.Name, guard)
+		}
+		return
+	}
+	t.Error("plan stage runs nothing")
+}
+
+// Whoever may comment can add arguments: `atlantis plan -- --var-file=<write
+// token path>` makes OpenTofu parse the token as variables and print it in
+// its error, which Atlantis posts to the pull request. So no stage Atlantis
+// can run, its own default stages included, may pass a comment's arguments
+// on to any command.
+func TestCommentArgsReachNoCommand(t *testing.T) {
+	repo, global := loadConfigs(t)
+	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, steps := range stages(w) {
+		for _, s := range steps {
+			if s.Run == nil && s.Env == nil && slices.Contains(takesCommentArgs, s.Name) {
+				t.Errorf("%s stage: the built-in %s step adds the extra arguments of the comment to tofu's "+
+					"command line (`%s -- --var-file=%s` prints the write token); run tofu from a run step",
+					name, s.Name, commentFor[name], applyTokenFile)
+			}
+			for _, c := range commands(s) {
+				if strings.Contains(c, "COMMENT_ARGS") {
+					t.Errorf("%s stage: %s step %q passes on COMMENT_ARGS, the extra arguments of the comment", name, s.Name, c)
+				}
+			}
+		}
+	}
+}
+
+// The commands are fixed: they read nothing a pull request or a comment
+// chooses, and no step takes a value from a command's output.
+func TestStepsTakeNoInput(t *testing.T) {
+	repo, global := loadConfigs(t)
+	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, steps := range stages(w) {
+		for _, s := range steps {
+			switch {
+			case s.Name == "multienv":
+				t.Errorf("%s stage: multienv step %q sets variables from a command's output", name, s.Run.Command)
+			case s.Env != nil && s.Env.Command != nil:
+				t.Errorf("%s stage: env step %s runs a command; set a value", name, s.Env.Name)
+			case s.Run != nil:
+				for _, m := range shellVar.FindAllStringSubmatch(s.Run.Command, -1) {
+					if !slices.Contains(runStepVars, m[1]) {
+						t.Errorf("%s stage: run step %q reads $%s; a run step may use only $%s",
+							name, s.Run.Command, m[1], strings.Join(runStepVars, ", $"))
+					}
+				}
+			}
+		}
+	}
+}
+
+// Plans get the read-only credential and applies the write credential, from
+// files. The plan writes the plan file Atlantis expects and the apply
+// applies exactly that file. Import and state rm refuse: they would need a
+// comment's arguments (the address and ID), and import and removed blocks
+// in a pull request do the same under review.
 func TestCredentialsPerStage(t *testing.T) {
 	repo, global := loadConfigs(t)
 	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stages := map[string]struct {
-		stage *Stage
-		tool  string // the built-in step that needs the credential
+	all := stages(w)
+	for _, c := range []struct {
+		stage, command, tokenFile string
+		usesPlanFile              *regexp.Regexp
 	}{
-		"plan":   {w.Plan, "plan"},
-		"apply":  {w.Apply, "apply"},
-		"import": {w.Import, "import"},
-	}
-	files := map[string]string{}
-	for name, s := range stages {
-		if s.stage == nil {
-			t.Errorf("workflow has no %s stage; Atlantis' default one would run without a credential", name)
+		{"plan", "plan", planTokenFile, regexp.MustCompile(`\s-out[= ]"\$PLANFILE"`)},
+		{"apply", "apply", applyTokenFile, regexp.MustCompile(`\s"\$PLANFILE"`)},
+	} {
+		env, step := envBefore(t, c.stage, all[c.stage], c.command)
+		if step == nil {
 			continue
 		}
-		env := envBefore(t, name, s.stage.Steps, s.tool)
 		for _, v := range []string{"TEMPO_ADMIN_URL", "TEMPO_CLUSTER", "TEMPO_ADMIN_TOKEN_FILE"} {
 			if env[v] == "" {
-				t.Errorf("%s stage: %s is not set before the %s step", name, v, s.tool)
+				t.Errorf("%s stage: %s is not set before tofu %s", c.stage, v, c.command)
 			}
 		}
 		if u, err := url.Parse(env["TEMPO_ADMIN_URL"]); err != nil || !inCluster(u.Hostname()) {
-			t.Errorf("%s stage: TEMPO_ADMIN_URL %q is not an in-cluster Service address", name, env["TEMPO_ADMIN_URL"])
+			t.Errorf("%s stage: TEMPO_ADMIN_URL %q is not an in-cluster Service address", c.stage, env["TEMPO_ADMIN_URL"])
 		}
-		files[name] = env["TEMPO_ADMIN_TOKEN_FILE"]
+		if f := env["TEMPO_ADMIN_TOKEN_FILE"]; f != c.tokenFile {
+			t.Errorf("%s stage reads the credential from %q, not %s", c.stage, f, c.tokenFile)
+		}
+		if !c.usesPlanFile.MatchString(step.Run.Command) {
+			t.Errorf("%s stage: %q does not match %s: Atlantis keeps the plan in $PLANFILE",
+				c.stage, step.Run.Command, c.usesPlanFile)
+		}
 	}
-	if f := files["plan"]; !strings.Contains(f, "plan") {
-		t.Errorf("plan stage reads the credential from %q, not the plan credential", f)
-	}
-	if f := files["apply"]; !strings.Contains(f, "apply") {
-		t.Errorf("apply stage reads the credential from %q, not the apply credential", f)
-	}
-	if files["plan"] == files["apply"] {
-		t.Errorf("plan and apply use the same credential file %q", files["plan"])
-	}
-	if files["import"] != files["plan"] {
-		t.Errorf("import only reads the admin API; give it the plan credential, not %q", files["import"])
+	for _, name := range []string{"import", "state_rm"} {
+		if err := refuses(all[name]); err != nil {
+			t.Errorf("%s stage: %v; it should only fail (use import and removed blocks in a pull request)", name, err)
+		}
 	}
 }
 
-// envBefore walks a stage's steps up to the built-in step tool and returns
-// the environment the env steps set by then. It fails the test on a step that
-// could expose a credential: an env step that runs a command (its output
-// becomes the value), a step that puts the token itself in the environment,
-// or a custom run or multienv command.
-func envBefore(t *testing.T, stage string, steps []Step, tool string) map[string]string {
+// envBefore walks a stage's steps up to the run step that runs tofu command
+// and returns the environment the env steps set by then, and that step.
+func envBefore(t *testing.T, stage string, steps []Step, command string) (map[string]string, *Step) {
 	t.Helper()
 	env := map[string]string{}
-	for _, s := range steps {
+	for i, s := range steps {
 		switch {
 		case s.Env != nil:
-			if s.Env.Command != nil {
-				t.Errorf("%s stage: env step %s runs a command; set a value", stage, s.Env.Name)
-			}
 			if s.Env.Name == "TEMPO_ADMIN_TOKEN" {
 				t.Errorf("%s stage: the token itself must not be in the environment; use TEMPO_ADMIN_TOKEN_FILE", stage)
 			}
 			if s.Env.Value != nil {
 				env[s.Env.Name] = *s.Env.Value
 			}
-		case s.Run != nil:
-			t.Errorf("%s stage: %s step %q: the workflow runs no custom commands", stage, s.Name, s.Run.Command)
-		case s.Name == tool:
-			return env
+		case tofuCommand(s) == command:
+			return env, &steps[i]
 		}
 	}
-	t.Errorf("%s stage has no %s step", stage, tool)
-	return env
+	t.Errorf("%s stage has no run step %s %s ...", stage, tofu, command)
+	return env, nil
+}
+
+// refuses: the stage runs nothing but run steps that do not call tofu, and
+// its last one fails.
+func refuses(steps []Step) error {
+	if len(steps) == 0 {
+		return errors.New("it has no steps")
+	}
+	for _, s := range steps {
+		if s.Name != "run" {
+			return fmt.Errorf("it has a step of type %s", s.Name)
+		}
+		if tofuCommand(s) != "" || strings.Contains(s.Run.Command, "ATLANTIS_TERRAFORM") {
+			return fmt.Errorf("step %q runs tofu", s.Run.Command)
+		}
+	}
+	if last := strings.TrimSpace(steps[len(steps)-1].Run.Command); !strings.HasSuffix(last, "exit 1") {
+		return fmt.Errorf("its last step %q does not end in exit 1", last)
+	}
+	return nil
 }
 
 func inCluster(host string) bool {

@@ -83,8 +83,8 @@ resource "tempo_token" "grafana" {
   access_policy = each.value.name
 }
 
-# Atlantis' read-only credential: plans, imports. admin:read lets a token
-# make GET requests to the admin API and nothing else.
+# Atlantis' read-only credential: plans. admin:read lets a token make GET
+# requests to the admin API and nothing else.
 resource "tempo_access_policy" "tenancy_plan" {
   name         = "tenancy-plan"
   display_name = "Atlantis: tenancy plans (read-only)"
