@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -169,6 +171,7 @@ networkPolicy:
   kubernetesApi: {cidrs: [127.0.0.1/32]}
 runner:
   image: {repository: registry.example.internal/tempo-tenancy-runner, tag: "%s"}
+  rotationOverlapSeconds: 2
 `, e.emuURL, providerVer)
 	writeFile(t, p, []byte(head+body), 0o644)
 	return p
@@ -366,6 +369,38 @@ func (e *runnerEnv) secret(t *testing.T, ns, name string) (map[string]string, st
 	return out, s.Metadata.ResourceVersion
 }
 
+// consume is one step of a token's consumer: read the token from its
+// Secret as the kubelet would, and write traces with it. It returns what
+// went wrong, or "". It may run beside the test, so it never fails it.
+func (e *runnerEnv) consume(ns, name, key, tenant string) string {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(e.kube.CAPEM)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/namespaces/%s/secrets/%s", e.kube.URL, ns, name), nil)
+	req.Header.Set("Authorization", "Bearer "+e.kube.AdminToken)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "reading the Secret: " + err.Error()
+	}
+	var s struct{ Data map[string][]byte }
+	err = json.NewDecoder(resp.Body).Decode(&s)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Sprintf("reading the Secret: HTTP %d %v", resp.StatusCode, err)
+	}
+	req, _ = http.NewRequest(http.MethodPost, e.emuURL+"/otlp/v1/traces", strings.NewReader("{}"))
+	req.SetBasicAuth(tenant, string(s.Data[key]))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return "writing traces: " + err.Error()
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Sprintf("writing traces with the Secret's token: HTTP %d", resp.StatusCode)
+	}
+	return ""
+}
+
 // writeTraces tries a token on the emulator's data path.
 func (e *runnerEnv) writeTraces(t *testing.T, tenant, secret string) int {
 	t.Helper()
@@ -551,12 +586,47 @@ func TestRunnerEndToEnd(t *testing.T) {
 		t.Errorf("the refused upgrade removed grafana/tempo-datasource")
 	}
 
+	// Someone else keeps a key of their own in the Grafana token's Secret.
+	if code, body := e.kube.DoWith(t, "PATCH", "/api/v1/namespaces/grafana/secrets/tempo-datasource", "application/merge-patch+json",
+		object{"data": object{"ca.crt": "b3RoZXI="}}, ""); code != http.StatusOK {
+		t.Fatalf("adding a key of someone else's: %d %s", code, body)
+	}
+
 	// Upgrade: policy edited, team-a's token rotated, team-b and the Grafana
-	// token removed, as the values now say.
+	// token removed, as the values now say. Meanwhile a consumer keeps
+	// writing with whatever its Secret holds: it never meets a revoked token.
 	job = e.helmUpgrade(t, e.values(t, valuesV2), setFile(t, allowV2))
+	stop := make(chan struct{})
+	refused := make(chan string, 1)
+	var consumer sync.WaitGroup
+	consumer.Add(1)
+	go func() {
+		defer consumer.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if r := e.consume("team-a", "tempo-token", "token", "team-a"); r != "" {
+				select {
+				case refused <- r:
+				default:
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	out, err = e.runJob(t, job)
+	close(stop)
+	consumer.Wait()
 	if err != nil {
 		t.Fatalf("upgrade run: %v\n%s", err, out)
+	}
+	select {
+	case r := <-refused:
+		t.Errorf("during the rotation a consumer using its Secret's current token was refused: %s\n%s", r, out)
+	default:
 	}
 	e.noSecrets(t, out)
 	p, err := e.admin.GetAccessPolicy(ctx, "team-a-write")
@@ -577,8 +647,9 @@ func TestRunnerEndToEnd(t *testing.T) {
 	if tb, err := e.admin.GetTenant(ctx, "team-b"); err != nil || tb.Status != adminapi.StatusInactive {
 		t.Errorf("team-b after removal = %+v, %v; want inactive", tb, err)
 	}
-	if s, _ := e.secret(t, "grafana", "tempo-datasource"); s != nil {
-		t.Errorf("the removed token's Secret grafana/tempo-datasource still exists")
+	// Only the removed token's key goes; the other writer's key stays.
+	if s, _ := e.secret(t, "grafana", "tempo-datasource"); s == nil || s["token"] != "" || s["ca.crt"] != "other" {
+		t.Errorf("grafana/tempo-datasource after its token's removal = %v; want only the other writer's key", s)
 	}
 	if code := e.writeTraces(t, "team-a", grafana["token"]); code != http.StatusUnauthorized {
 		t.Errorf("removed Grafana token: HTTP %d, want 401 (revoked)", code)

@@ -3,7 +3,7 @@
 # mounted from the chart's ConfigMap, then write every token secret into its
 # Kubernetes Secret and remove the Secrets of tokens that are gone.
 #
-#   tempo-tenancy-runner [apply|plan|destroy]
+#   tempo-tenancy-runner [apply|plan|destroy|write-secret]
 #
 # apply   plan and apply; a plan that deactivates or replaces a tenant or an
 #         access policy, or revokes a token other than by rotation, stops the
@@ -13,6 +13,12 @@
 # destroy revoke every token, deactivate every tenant and access policy of
 #         the state, and remove the token Secrets (the chart's opt-in
 #         pre-delete hook).
+# write-secret
+#         run by OpenTofu itself when it creates a token: when the token
+#         replaces one an existing Secret holds (a rotation), the new secret
+#         is written there at once, and the old token is revoked only
+#         TENANCY_ROTATION_OVERLAP seconds later, so that consumers never hold
+#         a revoked token (the module creates tokens before destroying them).
 #
 # It prints the plan, exits non-zero on any failure, and never prints a
 # secret: token secrets travel from `tofu output` to the Kubernetes API
@@ -25,10 +31,12 @@ set -euo pipefail
 umask 077
 
 mode="${1:-apply}"
-case "$mode" in apply | plan | destroy) ;; *) echo "usage: $0 [apply|plan|destroy]" >&2; exit 2 ;; esac
+case "$mode" in apply | plan | destroy | write-secret) ;; *) echo "usage: $0 [apply|plan|destroy|write-secret]" >&2; exit 2 ;; esac
 
-config_dir="${TENANCY_CONFIG_DIR:?TENANCY_CONFIG_DIR must name the mounted tenancy ConfigMap}"
 work="${TENANCY_WORK_DIR:?TENANCY_WORK_DIR must name a writable directory}"
+# OpenTofu runs write-secret for several tokens at once: each gets a scratch
+# directory of its own.
+if [[ "$mode" == write-secret ]]; then work="$(mktemp -d "$work/write-secret.XXXXXX")"; fi
 tf="${TENANCY_TF:-tofu}"
 lock_timeout="${TENANCY_LOCK_TIMEOUT:-120s}"
 allow_destroy="${TENANCY_ALLOW_DESTROY:-false}"
@@ -43,7 +51,10 @@ fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
 
 # Every file that may hold a secret, removed however the run ends.
 outputs="$work/token-secrets.json"
-cleanup() { rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err"; }
+cleanup() {
+  rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err"
+  if [[ "$mode" == write-secret ]]; then rm -rf "$work"; fi
+}
 trap cleanup EXIT
 
 # run CMD...: runs a long command in the background and waits for it, so
@@ -73,14 +84,61 @@ run() {
   return "$rc"
 }
 
-for f in main.tf backend.tf.json terraform.tfvars.json; do
-  [[ -r "$config_dir/$f" ]] || fail "$config_dir/$f is missing: is the tenancy ConfigMap mounted?"
-done
-[[ -r "${TEMPO_ADMIN_TOKEN_FILE:-}" ]] || fail "the admin token file ${TEMPO_ADMIN_TOKEN_FILE:-(TEMPO_ADMIN_TOKEN_FILE unset)} is not readable: is the admin token Secret mounted?"
 [[ -r "$sa_dir/token" && -r "$sa_dir/ca.crt" ]] || fail "no service account token in $sa_dir: the Job needs automountServiceAccountToken"
 host="${KUBERNETES_SERVICE_HOST:?KUBERNETES_SERVICE_HOST is unset: not running in a cluster}"
 [[ "$host" == *:* ]] && host="[$host]"
 kube_url="https://$host:${KUBERNETES_SERVICE_PORT:-443}"
+
+# kube METHOD PATH [CONTENT-TYPE]: one Kubernetes API call with the service
+# account's token, the body (if any) on stdin. The token goes in a header
+# file, not on a command line; the response body lands in $work/kube.out.
+kube() {
+  local method="$1" path="$2" ctype="${3:-}" args=()
+  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
+  args=(-sS --max-time 30 -o "$work/kube.out" -w '%{http_code}' --cacert "$sa_dir/ca.crt" -H "@$work/kube.auth" -X "$method")
+  if [[ -n "$ctype" ]]; then
+    args+=(-H "Content-Type: $ctype" --data-binary @-)
+  fi
+  curl "${args[@]}" "$kube_url$path"
+}
+
+kube_message() { jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null || echo "no message"; }
+
+# write_rotated_secret is the write-secret mode. The token's secret comes in
+# the environment of OpenTofu's local-exec, never on a command line. A
+# Secret that does not exist yet, or holds no other token under the key, is
+# left to the write after the apply: nobody is using it yet.
+write_rotated_secret() {
+  local ns="${TENANCY_TOKEN_NAMESPACE:?}" name="${TENANCY_TOKEN_SECRET_NAME:?}" key="${TENANCY_TOKEN_KEY:?}" code current
+  [[ -n "${TENANCY_TOKEN_SECRET:-}" ]] || fail "write-secret: no token secret in the environment"
+  code="$(kube GET "/api/v1/namespaces/$ns/secrets/$name")"
+  case "$code" in
+    404) return 0 ;;
+    200) ;;
+    *) fail "reading secret $ns/$name: HTTP $code: $(kube_message)" ;;
+  esac
+  current="$(jq -r --arg k "$key" '.data[$k] // "" | @base64d' "$work/kube.out")"
+  [[ -n "$current" && "$current" != "$TENANCY_TOKEN_SECRET" ]] || return 0
+  code="$(printf '%s' "$TENANCY_TOKEN_SECRET" | jq -Rs --arg k "$key" '{data: {($k): @base64}}' |
+    kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager" application/merge-patch+json)"
+  [[ "$code" == 200 ]] || fail "writing the rotated token into secret $ns/$name: HTTP $code: $(kube_message)"
+  local overlap="${TENANCY_ROTATION_OVERLAP:-90}"
+  say "secret $ns/$name: rotated token ${TENANCY_TOKEN_NAME:-} written; the token it replaces is revoked in ${overlap}s"
+  sleep "$overlap"
+}
+if [[ "$mode" == write-secret ]]; then
+  write_rotated_secret
+  exit 0
+fi
+
+config_dir="${TENANCY_CONFIG_DIR:?TENANCY_CONFIG_DIR must name the mounted tenancy ConfigMap}"
+for f in main.tf backend.tf.json terraform.tfvars.json; do
+  [[ -r "$config_dir/$f" ]] || fail "$config_dir/$f is missing: is the tenancy ConfigMap mounted?"
+done
+[[ -r "${TEMPO_ADMIN_TOKEN_FILE:-}" ]] || fail "the admin token file ${TEMPO_ADMIN_TOKEN_FILE:-(TEMPO_ADMIN_TOKEN_FILE unset)} is not readable: is the admin token Secret mounted?"
+# The module's local-exec runs this script again, as write-secret.
+TENANCY_SELF="$(readlink -f -- "$0")"
+export TENANCY_SELF
 jq -e 'type == "array" and all(type == "string")' <<<"$allowed_removals" >/dev/null 2>&1 ||
   fail "TENANCY_ALLOWED_REMOVALS must be a JSON list of resource addresses"
 
@@ -129,19 +187,6 @@ cp "$config_dir/main.tf" "$config_dir/backend.tf.json" "$config_dir/terraform.tf
 export TF_DATA_DIR="$work/terraform-data" TF_IN_AUTOMATION=1 TF_INPUT=0
 cd "$module"
 
-# kube METHOD PATH [CONTENT-TYPE]: one Kubernetes API call with the service
-# account's token, the body (if any) on stdin. The token goes in a header
-# file, not on a command line; the response body lands in $work/kube.out.
-kube() {
-  local method="$1" path="$2" ctype="${3:-}" args=()
-  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
-  args=(-sS --max-time 30 -o "$work/kube.out" -w '%{http_code}' --cacert "$sa_dir/ca.crt" -H "@$work/kube.auth" -X "$method")
-  if [[ -n "$ctype" ]]; then
-    args+=(-H "Content-Type: $ctype" --data-binary @-)
-  fi
-  curl "${args[@]}" "$kube_url$path"
-}
-
 # wait_for_admin_api: beside a first install of GET, its admin API may not
 # answer yet. Any HTTP answer (401 included: nothing is sent but the
 # request line) means it is up; the provider reports anything else.
@@ -173,7 +218,7 @@ record_read() {
   case "$code" in
     200) jq -c '(.data["token-secrets.json"] // "[]") | fromjson' "$work/kube.out" ;;
     404) echo '[]' ;;
-    *) fail "reading the record $release_ns/$record: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
+    *) fail "reading the record $release_ns/$record: HTTP $code: $(kube_message)" ;;
   esac
 }
 record_write() {
@@ -186,11 +231,17 @@ record_write() {
     }' <<<"$1" | kube PATCH "/api/v1/namespaces/$release_ns/configmaps/$record?fieldManager=$manager&force=true" application/apply-patch+yaml)"
   case "$code" in
     200 | 201) ;;
-    *) fail "writing the record $release_ns/$record: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
+    *) fail "writing the record $release_ns/$record: HTTP $code: $(kube_message)" ;;
   esac
 }
 
-# token_targets: {namespace, name} of every Secret the state's output names.
+# Targets are the token Secrets as [{namespace, name, keys}], one entry per
+# Secret: by_secret makes them from token_secrets entries, merge_targets
+# joins lists of them.
+by_secret='[.[] | {namespace, name, key}] | group_by(.namespace + "/" + .name) | map({namespace: .[0].namespace, name: .[0].name, keys: (map(.key) | unique)})'
+merge_targets='add // [] | map(.keys //= []) | group_by(.namespace + "/" + .name) | map({namespace: .[0].namespace, name: .[0].name, keys: (map(.keys) | add | unique)})'
+
+# token_targets: the targets the state's output names.
 # Before the first apply there is no output; any other failure stops the
 # run rather than be taken for "no Secrets".
 token_targets() {
@@ -200,7 +251,7 @@ token_targets() {
     cat "$work/output.err" >&2
     fail "cannot read the outputs of the state (exit $rc)"
   fi
-  jq -c '(.token_secrets.value // {}) | [.[] | {namespace, name}] | unique' <<<"$json"
+  jq -c "(.token_secrets.value // {}) | $by_secret" <<<"$json"
 }
 
 # destructive_changes: what the saved plan would deactivate, replace or
@@ -229,7 +280,7 @@ fi
 
 # What may have to go: every Secret the state or the record names.
 recorded="$(record_read)"
-previous="$(jq -c --argjson rec "$recorded" '. + $rec | unique' <<<"$(token_targets)")"
+previous="$(jq -cs "$merge_targets" <<<"$(token_targets) $recorded")"
 
 plan_args=(-no-color -input=false -lock-timeout="$lock_timeout" -detailed-exitcode -out="$work/tfplan")
 [[ "$mode" == destroy ]] && plan_args+=(-destroy)
@@ -290,22 +341,58 @@ jq -c 'to_entries | map(select(.value.token != null)) | group_by(.value.namespac
       }' <<<"$group" | kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager&force=true" application/apply-patch+yaml)"
     case "$code" in
       200 | 201) say "secret $ns/$name: token $tokens" ;;
-      *) fail "writing secret $ns/$name: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
+      *) fail "writing secret $ns/$name: HTTP $code: $(kube_message)" ;;
     esac
   done
 
-# Secrets of tokens no longer declared: the tokens were revoked by the
-# apply; their Secrets go too. The record first gains what was written, and
-# loses what was removed only once it is gone.
-current="$(jq -c '[.[] | {namespace, name}] | unique' "$outputs")"
-record_write "$(jq -c --argjson cur "$current" '. + $cur | unique' <<<"$previous")"
-jq -r --argjson cur "$current" '.[] | select(. as $t | $cur | index($t) | not) | "\(.namespace) \(.name)"' <<<"$previous" |
-  while read -r ns name; do
-    code="$(kube DELETE "/api/v1/namespaces/$ns/secrets/$name")"
+# What a token no longer declared leaves behind goes too: its key, and its
+# Secret when nothing else is in it. Only Secrets labelled as this
+# release's are touched, and a Secret changed by someone else in between is
+# not deleted. The record first gains what was written, and loses what was
+# removed only once it is gone.
+current="$(jq -c "$by_secret" "$outputs")"
+record_write "$(jq -cs "$merge_targets" <<<"$previous $current")"
+remove_keys() {
+  local ns="$1" name="$2" whole="$3" gone="$4" code rv others
+  code="$(kube GET "/api/v1/namespaces/$ns/secrets/$name")"
+  case "$code" in
+    404) return 0 ;;
+    200) ;;
+    *) fail "reading secret $ns/$name: HTTP $code: $(kube_message)" ;;
+  esac
+  if [[ "$(jq -r '.metadata.labels["tempo-tenancy/release"] // ""' "$work/kube.out")" != "${TENANCY_RELEASE:-}" ]]; then
+    say "secret $ns/$name: not written by this release; left as it is"
+    return 0
+  fi
+  rv="$(jq -r '.metadata.resourceVersion' "$work/kube.out")"
+  # Keys that are not this release's: those of other writers.
+  others="$(jq -r --argjson gone "$gone" --argjson kept "$5" '(.data // {}) | keys - $gone - $kept | length' "$work/kube.out")"
+  if [[ "$whole" == true && "$others" == 0 ]]; then
+    code="$(jq -cn --arg rv "$rv" '{kind: "DeleteOptions", apiVersion: "v1", preconditions: {resourceVersion: $rv}}' |
+      kube DELETE "/api/v1/namespaces/$ns/secrets/$name" application/json)"
     case "$code" in
-      200 | 202 | 404) say "secret $ns/$name: removed (its token is gone)" ;;
-      *) fail "removing secret $ns/$name: HTTP $code: $(jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null)" ;;
+      200 | 202 | 404) say "secret $ns/$name: removed (its tokens are gone)" ;;
+      409) fail "secret $ns/$name changed while it was being removed; run again" ;;
+      *) fail "removing secret $ns/$name: HTTP $code: $(kube_message)" ;;
     esac
+    return 0
+  fi
+  [[ "$gone" != "[]" ]] || return 0
+  code="$(jq -cn --argjson gone "$gone" --arg rv "$rv" '{metadata: {resourceVersion: $rv}, data: ($gone | map({key: ., value: null}) | from_entries)}' |
+    kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager" application/merge-patch+json)"
+  case "$code" in
+    200) say "secret $ns/$name: keys $(jq -r 'join(", ")' <<<"$gone") removed (their tokens are gone)" ;;
+    409) fail "secret $ns/$name changed while keys were being removed; run again" ;;
+    *) fail "removing keys from secret $ns/$name: HTTP $code: $(kube_message)" ;;
+  esac
+}
+jq -c --argjson cur "$current" '.[] | . as $p
+    | ([$cur[] | select(.namespace == $p.namespace and .name == $p.name)] | first) as $c
+    | {namespace, name, whole: ($c == null), gone: ($p.keys - ($c.keys // [])), kept: ($c.keys // [])}
+    | select(.whole or (.gone | length > 0))' <<<"$previous" |
+  while IFS= read -r t; do
+    remove_keys "$(jq -r .namespace <<<"$t")" "$(jq -r .name <<<"$t")" "$(jq -r .whole <<<"$t")" \
+      "$(jq -c .gone <<<"$t")" "$(jq -c .kept <<<"$t")"
   done
 record_write "$current"
 

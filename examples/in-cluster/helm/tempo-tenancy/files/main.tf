@@ -122,6 +122,24 @@ resource "tempo_token" "this" {
 
   lifecycle {
     replace_triggered_by = [terraform_data.rotation[each.key]]
+    # A rotation creates the new token first. Its secret reaches the
+    # Secret its consumers read (below) before the old token is revoked.
+    create_before_destroy = true
+  }
+
+  # On a rotation the runner writes the new secret into the existing
+  # Secret, then waits for consumers to pick it up before OpenTofu goes on
+  # to revoke the old token. The secret travels in the environment; the
+  # output of a provisioner given a sensitive value is never shown.
+  provisioner "local-exec" {
+    command = "\"$TENANCY_SELF\" write-secret"
+    environment = {
+      TENANCY_TOKEN_NAMESPACE   = var.tokens[each.key].secret.namespace
+      TENANCY_TOKEN_SECRET_NAME = var.tokens[each.key].secret.name
+      TENANCY_TOKEN_KEY         = var.tokens[each.key].secret.key
+      TENANCY_TOKEN_NAME        = self.name
+      TENANCY_TOKEN_SECRET      = self.token
+    }
   }
 }
 

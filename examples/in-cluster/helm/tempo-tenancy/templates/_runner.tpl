@@ -91,6 +91,8 @@ spec:
               value: {{ .Values.runner.allowDestroy | default false | quote }}
             - name: TENANCY_ALLOWED_REMOVALS
               value: {{ include "tempo-tenancy.allowedRemovals" . | quote }}
+            - name: TENANCY_ROTATION_OVERLAP
+              value: {{ .Values.runner.rotationOverlapSeconds | default 0 | quote }}
             - name: TENANCY_LOCK_TIMEOUT
               value: {{ .Values.runner.lockTimeout | default "120s" | quote }}
             - name: TENANCY_WAIT_SECONDS
