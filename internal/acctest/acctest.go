@@ -15,7 +15,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -37,6 +39,24 @@ type Env struct {
 	Emulator *emulator.Server
 	URL      string
 	Client   *adminapi.Client // an admin client, for out-of-band changes
+
+	offset atomic.Int64 // how far Advance moved the shared clock
+}
+
+// Now is the clock the emulator and the provider of Factories share.
+func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+
+// Advance moves the shared clock forward for the emulator and the provider
+// alike, such as into a token's rotation window.
+func (e *Env) Advance(d time.Duration) {
+	e.offset.Add(int64(d))
+}
+
+// Factories serve the provider in-process, judging time by e's clock.
+func (e *Env) Factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"tempo": providerserver.NewProtocol6WithError(provider.NewWithClock("test", e.Now)()),
+	}
 }
 
 // EnvCompat names the environment variable that selects the emulator's
@@ -79,7 +99,8 @@ func StartWith(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatalf("%s: %v", EnvCompat, err)
 	}
-	emu, err := emulator.New(emulator.Options{AdminToken: AdminToken, Clusters: clusters, Control: true, Compat: compat})
+	env := &Env{}
+	emu, err := emulator.New(emulator.Options{AdminToken: AdminToken, Clusters: clusters, Control: true, Compat: compat, Now: env.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +114,8 @@ func StartWith(t *testing.T, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{Emulator: emu, URL: srv.URL, Client: c}
+	env.Emulator, env.URL, env.Client = emu, srv.URL, c
+	return env
 }
 
 // ProviderConfig is a provider block for this emulator, with the cluster

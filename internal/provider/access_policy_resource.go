@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -245,7 +244,7 @@ func (r *accessPolicyResource) refuseRevival(ctx context.Context, name string, d
 		return
 	}
 	var names []string
-	now := time.Now()
+	now := r.data.now()
 	for _, t := range all {
 		if t.AccessPolicy == name && t.Status != adminapi.StatusInactive && !expired(t.Expiration, now) {
 			names = append(names, t.Name)

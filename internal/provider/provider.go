@@ -44,11 +44,18 @@ var (
 
 type tempoProvider struct {
 	version string
+	now     func() time.Time
 }
 
 // New returns a constructor of the provider for providerserver.Serve.
 func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &tempoProvider{version: version} }
+	return NewWithClock(version, time.Now)
+}
+
+// NewWithClock is New with the clock the provider judges expirations and
+// rotation windows by, so that tests can move time.
+func NewWithClock(version string, now func() time.Time) func() provider.Provider {
+	return func() provider.Provider { return &tempoProvider{version: version, now: now} }
 }
 
 type providerModel struct {
@@ -164,6 +171,7 @@ func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 // the default cluster, discovered on first use when not configured.
 type providerData struct {
 	client *adminapi.Client
+	now    func() time.Time
 
 	clusterOnce sync.Once
 	cluster     string
@@ -239,6 +247,7 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		ClientKeyFile:      m.ClientKeyFile.ValueString(),
 		InsecureSkipVerify: m.InsecureSkipVerify.ValueBool(),
 		UserAgent:          "terraform-provider-tempo/" + p.version,
+		Now:                p.now,
 		Logger: func(ctx context.Context, msg string, fields map[string]any) {
 			tflog.Debug(ctx, msg, fields)
 		},
@@ -293,7 +302,7 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			"insecure_skip_verify = true: the admin API's certificate is not checked, so anyone on the network path can read the admin token. "+
 				"Give the CA in ca_cert_file or ca_cert_pem instead.")
 	}
-	data := &providerData{client: client, cluster: stringOr(m.Cluster, os.Getenv(EnvCluster))}
+	data := &providerData{client: client, now: p.now, cluster: stringOr(m.Cluster, os.Getenv(EnvCluster))}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
@@ -304,7 +313,7 @@ func (p *tempoProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *tempoProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewClusterDataSource, NewTenantDataSource, NewTenantsDataSource, NewAccessPolicyDataSource, NewTokenDataSource}
+	return []func() datasource.DataSource{NewClusterDataSource, NewTenantDataSource, NewTenantsDataSource, NewAccessPolicyDataSource, NewAccessPoliciesDataSource, NewTokenDataSource, NewTokensDataSource}
 }
 
 func (p *tempoProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {

@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -21,9 +23,10 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = (*tokenResource)(nil)
-	_ resource.ResourceWithImportState = (*tokenResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*tokenResource)(nil)
+	_ resource.ResourceWithConfigure      = (*tokenResource)(nil)
+	_ resource.ResourceWithImportState    = (*tokenResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*tokenResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*tokenResource)(nil)
 )
 
 // NewTokenResource is the tempo_token resource.
@@ -40,6 +43,12 @@ type tokenModel struct {
 	Token        types.String `tfsdk:"token"`
 	Status       types.String `tfsdk:"status"`
 	CreatedAt    types.String `tfsdk:"created_at"`
+
+	ExpireAfter         types.String `tfsdk:"expire_after"`
+	EarlyRotationWindow types.String `tfsdk:"early_rotation_window"`
+	ExpiresAt           types.String `tfsdk:"expires_at"`
+	ReadyForRotation    types.Bool   `tfsdk:"ready_for_rotation"`
+	RevokeOnDestroy     types.Bool   `tfsdk:"revoke_on_destroy"`
 }
 
 func (r *tokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -53,7 +62,11 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			"Tokens are immutable: every change replaces the token. The secret (`token`) is known only from the create response, " +
 			"and a token name can never be used again, even after revocation — so prefer `name_prefix`, which gets a unique suffix on each replacement. " +
 			"A token revoked or expired outside Terraform is dropped from the state with a warning, and the next plan creates a new one. " +
-			"Destroying a token revokes it at once.",
+			"Destroying a token revokes it at once, unless `revoke_on_destroy = false`.\n\n" +
+			"**Rotation.** With `expire_after` (a lifetime) and `early_rotation_window`, a plan made within the window before the token expires " +
+			"replaces it, showing `ready_for_rotation` going to `true` as the reason. For consumers to never hold a dead token, combine it with " +
+			"`lifecycle { create_before_destroy = true }`, so the new token exists before the old one goes, and, where consumers need time to pick " +
+			"up the new secret, `revoke_on_destroy = false`, so the old token keeps working until it expires on its own.",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Token name: 1 to 128 characters of lower-case letters, digits, `_` and `-`. Exactly one of `name` or `name_prefix` is required. " +
@@ -105,6 +118,36 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 					"Replaces the token when the expiration names another instant.",
 				)},
 			},
+			"expire_after": schema.StringAttribute{
+				MarkdownDescription: "Lifetime of the token, as a Go duration such as `720h`: it expires this long after it is created. " +
+					"Conflicts with `expiration`; needs `name_prefix`, since a rotated token needs a new name. Changing it replaces the token.",
+				Optional:      true,
+				Validators:    []validator.String{duration()},
+				PlanModifiers: replace,
+			},
+			"early_rotation_window": schema.StringAttribute{
+				MarkdownDescription: "How long before the token expires a plan replaces it, as a Go duration such as `168h`; shorter than `expire_after`, which it needs. " +
+					"Changing it replaces nothing.",
+				Optional:   true,
+				Validators: []validator.String{durationAtLeastZero()},
+			},
+			"expires_at": schema.StringAttribute{
+				MarkdownDescription: "When the token stops working (RFC 3339, UTC), as the server reports it; null when it never expires.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"ready_for_rotation": schema.BoolAttribute{
+				MarkdownDescription: "`true` in a plan made within `early_rotation_window` of `expires_at`: the plan then replaces the token. `false` otherwise.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+			},
+			"revoke_on_destroy": schema.BoolAttribute{
+				MarkdownDescription: "Whether destroying or replacing the token revokes it. `false` leaves it to expire on its own, so consumers keep a working token " +
+					"until they pick up its replacement; it needs `expiration` or `expire_after`, so that nothing is left working forever. Defaults to `true`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+			},
 			"token": schema.StringAttribute{
 				MarkdownDescription: "The secret, known only from the create response. Null for an imported token.",
 				Computed:            true,
@@ -125,6 +168,50 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 	}
 }
 
+// ValidateConfig checks the rotation settings against each other, so that
+// a token that could never rotate, or could be left working forever, fails
+// at plan.
+func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var c tokenModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &c)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	set := func(v types.String) bool { return !v.IsNull() }
+	if set(c.ExpireAfter) && set(c.Expiration) {
+		resp.Diagnostics.AddAttributeError(path.Root("expire_after"), "Conflicting expirations",
+			"Set either expiration (a fixed instant) or expire_after (a lifetime counted from creation), not both.")
+	}
+	if (set(c.ExpireAfter) || set(c.EarlyRotationWindow)) && set(c.Name) {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "A token with a fixed name cannot rotate",
+			"expire_after and early_rotation_window make the token be replaced, and a replacement needs a name never used before: "+
+				"use name_prefix instead of name.")
+	}
+	if set(c.EarlyRotationWindow) && c.ExpireAfter.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("early_rotation_window"), "early_rotation_window needs expire_after",
+			"The window is counted back from an expiration that expire_after sets; set expire_after, such as \"720h\".")
+	}
+	if window, lifetime, ok := knownDurations(c.EarlyRotationWindow, c.ExpireAfter); ok && window >= lifetime {
+		resp.Diagnostics.AddAttributeError(path.Root("early_rotation_window"), "early_rotation_window is not shorter than expire_after",
+			fmt.Sprintf("A window of %s in a lifetime of %s would replace every token as soon as it is made; make the window shorter than expire_after.", window, lifetime))
+	}
+	if !c.RevokeOnDestroy.IsNull() && !c.RevokeOnDestroy.IsUnknown() && !c.RevokeOnDestroy.ValueBool() &&
+		c.Expiration.IsNull() && c.ExpireAfter.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("revoke_on_destroy"), "A token left behind would never stop working",
+			"revoke_on_destroy = false leaves a replaced or destroyed token to expire on its own, so it needs expiration or expire_after.")
+	}
+}
+
+// knownDurations parses two configured durations, when both are known.
+func knownDurations(a, b types.String) (time.Duration, time.Duration, bool) {
+	if a.IsNull() || a.IsUnknown() || b.IsNull() || b.IsUnknown() {
+		return 0, 0, false
+	}
+	da, errA := time.ParseDuration(a.ValueString())
+	db, errB := time.ParseDuration(b.ValueString())
+	return da, db, errA == nil && errB == nil
+}
+
 func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = dataFrom(req.ProviderData, &resp.Diagnostics)
 }
@@ -133,6 +220,12 @@ func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureReque
 // apply: an expiration already past, and a token name that is taken.
 func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
+		var state tokenModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if !state.RevokeOnDestroy.IsNull() && !state.RevokeOnDestroy.ValueBool() {
+			resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q is not revoked", state.Name.ValueString()),
+				fmt.Sprintf("revoke_on_destroy = false: the token is removed from the state but keeps working until it expires (%s).", state.ExpiresAt.ValueString()))
+		}
 		return
 	}
 	var plan, config tokenModel
@@ -145,7 +238,14 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if !req.State.Raw.IsNull() {
 		var state tokenModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		replaced := !plan.NamePrefix.Equal(state.NamePrefix) ||
+		if r.rotationDue(plan, state) {
+			plan.ReadyForRotation = types.BoolValue(true)
+			resp.RequiresReplace.Append(path.Root("ready_for_rotation"))
+			resp.Diagnostics.AddAttributeWarning(path.Root("ready_for_rotation"), fmt.Sprintf("Token %q is due for rotation", state.Name.ValueString()),
+				fmt.Sprintf("It expires at %s, within early_rotation_window (%s): this plan replaces it.",
+					state.ExpiresAt.ValueString(), plan.EarlyRotationWindow.ValueString()))
+		}
+		replaced := !plan.NamePrefix.Equal(state.NamePrefix) || plan.ReadyForRotation.ValueBool() || !plan.ExpireAfter.Equal(state.ExpireAfter) ||
 			!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) ||
 			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
 			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()))
@@ -156,13 +256,25 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 		if replaced && config.Name.IsNull() {
 			plan.Name = types.StringUnknown() // a new name is generated
-			resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		}
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return // the replacement's create is planned in a call of its own
 	}
 
+	// A new token: known at plan as far as the configuration tells.
+	plan.ReadyForRotation = types.BoolValue(false)
+	switch {
+	case !plan.Expiration.IsNull() && !plan.Expiration.IsUnknown():
+		if exp, err := time.Parse(time.RFC3339, plan.Expiration.ValueString()); err == nil {
+			plan.ExpiresAt = types.StringValue(exp.UTC().Format(time.RFC3339))
+		}
+	case plan.Expiration.IsNull() && plan.ExpireAfter.IsNull():
+		plan.ExpiresAt = types.StringNull()
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+
 	if !plan.Expiration.IsNull() && !plan.Expiration.IsUnknown() {
-		if exp, err := time.Parse(time.RFC3339, plan.Expiration.ValueString()); err == nil && !exp.After(time.Now()) {
+		if exp, err := time.Parse(time.RFC3339, plan.Expiration.ValueString()); err == nil && r.data != nil && !exp.After(r.data.now()) {
 			resp.Diagnostics.AddAttributeError(path.Root("expiration"), "Token expiration is in the past",
 				fmt.Sprintf("%s has passed; a new token needs an expiration in the future.", plan.Expiration.ValueString()))
 		}
@@ -188,6 +300,20 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 }
 
+// rotationDue reports whether the plan is made within the token's early
+// rotation window.
+func (r *tokenResource) rotationDue(plan, state tokenModel) bool {
+	if r.data == nil || plan.EarlyRotationWindow.IsNull() || plan.EarlyRotationWindow.IsUnknown() || state.ExpiresAt.IsNull() {
+		return false
+	}
+	window, err := time.ParseDuration(plan.EarlyRotationWindow.ValueString())
+	if err != nil {
+		return false
+	}
+	exp, err := time.Parse(time.RFC3339, state.ExpiresAt.ValueString())
+	return err == nil && !r.data.now().Before(exp.Add(-window))
+}
+
 func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	m.Name = types.StringValue(t.Name)
 	// A display name written out as the name it defaults to stays as
@@ -198,6 +324,17 @@ func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	m.AccessPolicy = types.StringValue(t.AccessPolicy)
 	m.Status = types.StringValue(t.Status)
 	m.CreatedAt = types.StringValue(t.CreatedAt)
+	m.ExpiresAt = nullIfEmpty(t.Expiration)
+	if m.ReadyForRotation.IsNull() || m.ReadyForRotation.IsUnknown() {
+		m.ReadyForRotation = types.BoolValue(false)
+	}
+	if m.RevokeOnDestroy.IsNull() || m.RevokeOnDestroy.IsUnknown() {
+		m.RevokeOnDestroy = types.BoolValue(true)
+	}
+	// A lifetime, not an instant, was configured: expires_at holds it.
+	if !m.ExpireAfter.IsNull() {
+		return
+	}
 	// Keep the configured spelling of the expiration when the server writes
 	// the same instant differently (another offset, fewer digits).
 	if !sameInstant(m.Expiration.ValueString(), t.Expiration) {
@@ -251,6 +388,14 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 		AccessPolicy: plan.AccessPolicy.ValueString(),
 		Expiration:   plan.Expiration.ValueString(),
 	}
+	if !plan.ExpireAfter.IsNull() {
+		lifetime, err := time.ParseDuration(plan.ExpireAfter.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("expire_after"), "Invalid expire_after", err.Error())
+			return
+		}
+		want.Expiration = r.data.now().Add(lifetime).UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
 	// A create whose answer was lost leaves a token whose secret nobody
 	// has; the client revokes it. A generated name can simply be drawn
 	// again, once: a second loss in a row is reported, not chased.
@@ -302,7 +447,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 			"The admin API reports a status other than active or inactive. Only inactive means revoked, so the token is kept: "+
 				"dropping it would make the next plan create another while this one may still work. Check it on the server.")
 	}
-	if gone := tokenGone(got, err); gone != "" {
+	if gone := tokenGone(got, err, r.data.now()); gone != "" {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
 			"It no longer works, so it is removed from the state and the next plan creates a replacement. "+
 				"With a fixed name the replacement needs a new one, since token names are never reused; name_prefix handles this by itself.")
@@ -315,13 +460,13 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 }
 
 // tokenGone says why a token read back no longer works, or "" when it does.
-func tokenGone(t *adminapi.Token, err error) string {
+func tokenGone(t *adminapi.Token, err error, now time.Time) string {
 	switch {
 	case isNotFound(err):
 		return "no longer exists"
 	case t.Status == adminapi.StatusInactive:
 		return "was revoked outside Terraform"
-	case expired(t.Expiration, time.Now()):
+	case expired(t.Expiration, now):
 		return "has expired"
 	}
 	return ""
@@ -350,6 +495,11 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	var state tokenModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !state.RevokeOnDestroy.IsNull() && !state.RevokeOnDestroy.ValueBool() {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q was left to expire", state.Name.ValueString()),
+			fmt.Sprintf("revoke_on_destroy = false: it keeps working until %s.", state.ExpiresAt.ValueString()))
 		return
 	}
 	if err := r.data.client.DeleteToken(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {

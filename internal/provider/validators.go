@@ -66,6 +66,16 @@ func duration() validator.String {
 	}}
 }
 
+func durationAtLeastZero() validator.String {
+	return stringCheck{desc: "a Go duration such as 168h", check: func(s string) string {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Sprintf("%q is not a duration; write it like 168h or 30m", s)
+		}
+		return ""
+	}}
+}
+
 func endpointEntry() validator.String {
 	return stringCheck{desc: "a host suffix or a CIDR", check: func(s string) string {
 		e := strings.TrimSpace(s)

@@ -16,6 +16,22 @@ resource "tempo_token" "payments_collector" {
   expiration    = "2030-01-01T00:00:00Z"
 }
 
+# A token that rotates itself: it lives 30 days, and the first plan in its
+# last 7 days replaces it. The new token exists before the old one goes,
+# and the old one keeps working until it expires, so consumers have a week
+# to pick up the new secret.
+resource "tempo_token" "payments_reader" {
+  name_prefix           = "payments-reader"
+  access_policy         = tempo_access_policy.payments_write.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  revoke_on_destroy     = false
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 # The secret is sensitive: hand it to what needs it (a Kubernetes Secret,
 # a vault) rather than printing it.
 output "payments_collector_token_name" {

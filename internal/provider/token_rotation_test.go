@@ -1,0 +1,132 @@
+package provider_test
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/acctest"
+)
+
+// Settings that could never rotate, or could leave a token working for
+// ever, fail at plan with the attribute named.
+func TestAccTokenRotationSettingsRefused(t *testing.T) {
+	env := acctest.Start(t)
+	cases := []struct{ name, body, want string }{
+		{"fixed name", `name = "collector"` + "\n" + `expire_after = "720h"`, `(?s)fixed name cannot rotate.*name_prefix`},
+		{"with expiration", `name_prefix = "c"` + "\n" + `expire_after = "720h"` + "\n" + `expiration = "2099-01-01T00:00:00Z"`, `(?s)Conflicting expirations`},
+		{"window alone", `name_prefix = "c"` + "\n" + `early_rotation_window = "24h"`, `(?s)early_rotation_window needs expire_after`},
+		{"window too long", `name_prefix = "c"` + "\n" + `expire_after = "24h"` + "\n" + `early_rotation_window = "24h"`, `(?s)not shorter than expire_after`},
+		{"bad duration", `name_prefix = "c"` + "\n" + `expire_after = "a month"`, `(?s)Invalid expire_after`},
+		{"left forever", `name_prefix = "c"` + "\n" + `revoke_on_destroy = false`, `(?s)would never stop working.*expiration or expire_after`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: env.Factories(),
+				Steps: []resource.TestStep{{
+					Config:      env.ProviderConfig() + "resource \"tempo_token\" \"w\" {\naccess_policy = \"p\"\n" + tc.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+	if n := len(env.Emulator.Counts()); n != 0 {
+		t.Errorf("refused settings sent requests: %v", env.Emulator.Counts())
+	}
+}
+
+// A rotating token is replaced by the first plan inside its window, not
+// before, and the plan after the rotation is empty. With
+// create_before_destroy and revoke_on_destroy = false, the old token keeps
+// working until it expires.
+func TestAccTokenRotation(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name_prefix           = "collector"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  revoke_on_destroy     = false
+  lifecycle {
+    create_before_destroy = true
+  }
+}`
+	var first, firstSecret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(s *terraform.State) error {
+					first, firstSecret = attr(s, "tempo_token.w", "name"), attr(s, "tempo_token.w", "token")
+					exp, err := time.Parse(time.RFC3339, attr(s, "tempo_token.w", "expires_at"))
+					if err != nil {
+						return err
+					}
+					if d := exp.Sub(env.Now()); d < 719*time.Hour || d > 720*time.Hour {
+						return fmt.Errorf("expires_at is %s from now, want 720h", d)
+					}
+					return nil
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("expiration"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("ready_for_rotation"), knownvalue.Bool(false)),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// 220h before expiry: outside the 168h window.
+				PreConfig: func() { env.Advance(500 * time.Hour) },
+				Config:    cfg,
+				PlanOnly:  true,
+			},
+			{
+				// 160h before expiry: inside it. The plan says why it replaces.
+				PreConfig: func() { env.Advance(60 * time.Hour) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("ready_for_rotation"), knownvalue.Bool(false)),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") == first {
+						return fmt.Errorf("the token was not rotated")
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", firstSecret); code != http.StatusOK {
+						return fmt.Errorf("the replaced token, left to expire, stopped working at once: HTTP %d", code)
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", attr(s, "tempo_token.w", "token")); code != http.StatusOK {
+						return fmt.Errorf("the new token does not work: HTTP %d", code)
+					}
+					return nil
+				},
+			},
+			{
+				// Past the old token's expiration it stops working by itself.
+				PreConfig: func() {
+					env.Advance(161 * time.Hour)
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", firstSecret); code != http.StatusUnauthorized {
+						t.Errorf("the replaced token after its expiration: HTTP %d, want 401", code)
+					}
+				},
+				Config:   cfg,
+				PlanOnly: true,
+			},
+		},
+	})
+}
