@@ -55,7 +55,10 @@ variable "tokens" {
     display_name  = optional(string)
     access_policy = string
     expiration    = optional(string)
-    rotation      = optional(string, "")
+    expire_after  = optional(string)
+    # A run within this window before expiry rotates the token.
+    early_rotation_window = optional(string)
+    rotation              = optional(string, "")
     secret = object({
       namespace = string
       name      = string
@@ -119,6 +122,9 @@ resource "tempo_token" "this" {
   # name is taken as a policy that exists on the server already.
   access_policy = try(tempo_access_policy.this[each.value.access_policy].name, each.value.access_policy)
   expiration    = each.value.expiration
+
+  expire_after          = each.value.expire_after
+  early_rotation_window = each.value.early_rotation_window
 
   lifecycle {
     replace_triggered_by = [terraform_data.rotation[each.key]]

@@ -146,6 +146,8 @@ grant) and those of the release being upgraded, read from its ConfigMap.
 {{- if .namePrefix -}}{{- $_ := set $t "name_prefix" .namePrefix -}}{{- end -}}
 {{- if .displayName -}}{{- $_ := set $t "display_name" .displayName -}}{{- end -}}
 {{- if .expiration -}}{{- $_ := set $t "expiration" .expiration -}}{{- end -}}
+{{- if .expireAfter -}}{{- $_ := set $t "expire_after" .expireAfter -}}{{- end -}}
+{{- if .earlyRotationWindow -}}{{- $_ := set $t "early_rotation_window" .earlyRotationWindow -}}{{- end -}}
 {{- $_ := set $tokens $key $t -}}
 {{- end -}}
 {{- include "tempo-tenancy.checkCollisions" . -}}
