@@ -313,7 +313,7 @@ func (p *tempoProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *tempoProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewClusterDataSource, NewTenantDataSource, NewTenantsDataSource, NewAccessPolicyDataSource, NewTokenDataSource}
+	return []func() datasource.DataSource{NewClusterDataSource, NewTenantDataSource, NewTenantsDataSource, NewAccessPolicyDataSource, NewAccessPoliciesDataSource, NewTokenDataSource, NewTokensDataSource}
 }
 
 func (p *tempoProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
