@@ -48,7 +48,11 @@ type runnerEnv struct {
 	emuURL     string
 	admin      *adminapi.Client
 	image      string // the stand-in for the image's filesystem
-	secrets    []string
+	// root, when set, is the runner image itself: the Job runs in its root
+	// filesystem, read-only, with its ENV and ENTRYPOINT, instead of with
+	// the stand-in.
+	root    *imageRoot
+	secrets []string
 }
 
 func newRunnerEnv(t *testing.T) *runnerEnv {
@@ -264,7 +268,7 @@ func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *syncBuffer) 
 		if !strings.HasPrefix(dst, "/var/run/") && dst != "/tmp" {
 			t.Fatalf("mount %s at %s: the test can only reproduce mounts under /var/run and /tmp", name, dst)
 		}
-		if dst == "/tmp" {
+		if dst == "/tmp" && e.root == nil {
 			continue // the host's /tmp stands in; it may hold this checkout
 		}
 		src := filepath.Join(base, fmt.Sprintf("vol%d", i))
@@ -309,29 +313,40 @@ func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *syncBuffer) 
 	mounts = append(mounts, mount{saDir, "/var/run/secrets/kubernetes.io/serviceaccount"})
 
 	u, _ := url.Parse(e.kube.URL)
+	// The image's ENV and ENTRYPOINT.
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"KUBERNETES_SERVICE_HOST=" + u.Hostname(),
-		"KUBERNETES_SERVICE_PORT=" + u.Port(),
-		// The image's ENV.
 		"TF_CLI_CONFIG_FILE=" + filepath.Join(e.image, "cli.tfrc"),
 		"TENANCY_TF=" + filepath.Join(e.image, "tofu"),
 	}
+	entrypoint := []string{filepath.Join(e.image, "tempo-tenancy-runner")}
+	if e.root != nil {
+		env, entrypoint = slices.Clone(e.root.env), e.root.entrypoint
+	}
+	env = append(env, "KUBERNETES_SERVICE_HOST="+u.Hostname(), "KUBERNETES_SERVICE_PORT="+u.Port())
 	for _, v := range get(ctr, "env").([]any) {
 		env = append(env, fmt.Sprintf("%s=%s", get(v, "name"), get(v, "value")))
 	}
+	// Mounts go where the container sees them: in the host's root for the
+	// stand-in, in the image's for the image (e.root.at resolves them).
 	var script strings.Builder
-	script.WriteString("set -e\nmount -t tmpfs -o mode=755 tmpfs /run\n")
+	top := filepath.Join(base, "root")
+	script.WriteString("set -e\n" + e.root.setup(t, top))
+	fmt.Fprintf(&script, "mount -t tmpfs -o mode=755 tmpfs %q\n", e.root.at(top, "/run"))
 	for _, m := range mounts {
-		fmt.Fprintf(&script, "mkdir -p %q && mount --bind %q %q\n", m.dst, m.src, m.dst)
+		dst := e.root.at(top, m.dst)
+		fmt.Fprintf(&script, "mkdir -p %q && mount --bind %q %q\n", dst, m.src, dst)
 	}
-	args := []string{"--reuid=" + runnerUID, "--regid=" + runnerUID, "--clear-groups", "--", "env", "-i"}
+	args := []string{"setpriv", "--reuid=" + runnerUID, "--regid=" + runnerUID, "--clear-groups", "--", "env", "-i"}
 	args = append(args, env...)
-	args = append(args, filepath.Join(e.image, "tempo-tenancy-runner"))
+	if e.root != nil {
+		args = e.root.command(t, top, env)
+	}
+	args = append(args, entrypoint...)
 	for _, a := range get(ctr, "args").([]any) {
 		args = append(args, a.(string))
 	}
-	script.WriteString("exec setpriv")
+	script.WriteString("exec")
 	for _, a := range args {
 		fmt.Fprintf(&script, " %q", a)
 	}
@@ -472,7 +487,12 @@ runner:
 `
 
 func TestRunnerEndToEnd(t *testing.T) {
-	e := newRunnerEnv(t)
+	runnerScenario(t, newRunnerEnv(t))
+}
+
+// runnerScenario installs, reruns, upgrades, interrupts and uninstalls a
+// release, running its hook Jobs in e.
+func runnerScenario(t *testing.T, e *runnerEnv) {
 	ctx := context.Background()
 
 	// First install: everything is created and the token Secrets written.
