@@ -25,6 +25,7 @@ import (
 
 var (
 	_ resource.ResourceWithConfigure   = (*accessPolicyResource)(nil)
+	_ resource.ResourceWithIdentity    = (*accessPolicyResource)(nil)
 	_ resource.ResourceWithImportState = (*accessPolicyResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*accessPolicyResource)(nil)
 )
@@ -71,7 +72,8 @@ func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 		MarkdownDescription: "A GET access policy: the scopes (such as `traces:read`) it grants on its realms (tenants of a cluster). " +
 			"Tokens carry an access policy's rights.\n\n" +
 			"Realms, label policies and scopes are sets: their order carries no meaning and never shows in a plan. " +
-			"Destroying a policy marks it `inactive`, which stops its tokens from working; the name stays taken.",
+			"Destroying a policy marks it `inactive`, which stops its tokens from working; the name stays taken." +
+			"\n\nImport by name: `terraform import`, an `import` block with `id`, or, with Terraform 1.12 or OpenTofu 1.12 and later, an `import` block with `identity = { name = ... }` (the name is the identity of every kind: unique on the admin API for good).",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Name: 1 to 128 characters of lower-case letters, digits, `_` and `-`. Changing it replaces the policy.",
@@ -143,6 +145,10 @@ func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 			},
 		},
 	}
+}
+
+func (r *accessPolicyResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = nameIdentitySchema("access policy")
 }
 
 func (r *accessPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -359,6 +365,7 @@ func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRe
 	plan.fromAPI(ctx, got, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 // adopt re-activates an inactive policy of the same name with the planned
@@ -398,7 +405,7 @@ func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if isNotFound(err) {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Access policy %q no longer exists", state.Name.ValueString()),
 			"The server does not know the policy; it is removed from the state and the next plan creates it.")
-		resp.State.RemoveResource(ctx)
+		removeFromState(ctx, resp, state.Name)
 		return
 	}
 	if err != nil {
@@ -408,6 +415,7 @@ func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadReques
 	state.fromAPI(ctx, got, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
 }
 
 func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -426,6 +434,7 @@ func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	plan.fromAPI(ctx, got, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -440,7 +449,5 @@ func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 }
 
 func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !importName(ctx, req, resp, objectName("access policy")) {
-		return
-	}
+	importName(ctx, req, resp, objectName("access policy"))
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
@@ -136,18 +138,67 @@ func softDeleteWarning(diags *diag.Diagnostics, noun string) {
 			"Declaring it again re-activates it (for an access policy, only once no token of it is still active).", noun))
 }
 
-// importName checks an import ID against the name rule of its kind before
-// anything is sent (an ID such as ".." would otherwise reach the server as
-// a path), and puts it in the state.
-func importName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse, rule validator.String) bool {
+// importName takes the object's name from the import ID or, with
+// `import { identity = { name = ... } }`, from the identity, checks it
+// against the name rule of its kind before anything is sent (an ID such as
+// ".." would otherwise reach the server as a path), and puts it in the
+// state. It returns the name, or "" when it refused it.
+func importName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse, rule validator.String) string {
+	name, what := req.ID, "import ID"
+	if name == "" && req.Identity != nil {
+		var id nameIdentity
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &id)...)
+		name, what = id.Name.ValueString(), "identity's name"
+	}
 	vr := &validator.StringResponse{}
-	rule.ValidateString(ctx, validator.StringRequest{Path: path.Root("name"), ConfigValue: types.StringValue(req.ID)}, vr)
+	rule.ValidateString(ctx, validator.StringRequest{Path: path.Root("name"), ConfigValue: types.StringValue(name)}, vr)
 	if vr.Diagnostics.HasError() {
 		for _, d := range vr.Diagnostics.Errors() {
-			resp.Diagnostics.AddError("Invalid import ID", "The import ID is the object's name: "+d.Detail())
+			resp.Diagnostics.AddError("Invalid "+what, "The "+what+" is the object's name: "+d.Detail())
 		}
-		return false
+		return ""
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
-	return !resp.Diagnostics.HasError()
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	if resp.Identity != nil {
+		resp.Diagnostics.Append(resp.Identity.Set(ctx, nameIdentity{Name: types.StringValue(name)})...)
+	}
+	if resp.Diagnostics.HasError() {
+		return ""
+	}
+	return name
+}
+
+// nameIdentity is the resource identity of every kind: the name, which is
+// unique on the admin API for good (names are never freed), across all of
+// its clusters, so a tenant's cluster adds nothing to it.
+type nameIdentity struct {
+	Name types.String `tfsdk:"name"`
+}
+
+// nameIdentitySchema is the identity schema of a kind.
+func nameIdentitySchema(noun string) identityschema.Schema {
+	return identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"name": identityschema.StringAttribute{
+				Description:       fmt.Sprintf("Name of the %s, unique on the admin API.", noun),
+				RequiredForImport: true,
+			},
+		},
+	}
+}
+
+// removeFromState drops an object that is gone. Its identity is kept in the
+// response: the framework wants one after every read, and a CLI without
+// resource identity (Terraform before 1.12) sends none to start from.
+func removeFromState(ctx context.Context, resp *resource.ReadResponse, name types.String) {
+	setIdentity(ctx, resp.Identity, name, &resp.Diagnostics)
+	resp.State.RemoveResource(ctx)
+}
+
+// setIdentity records the identity of an object whose name is known.
+func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, name types.String, diags *diag.Diagnostics) {
+	if identity == nil || name.IsNull() || name.IsUnknown() {
+		return
+	}
+	diags.Append(identity.Set(ctx, nameIdentity{Name: name})...)
 }

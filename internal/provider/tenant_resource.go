@@ -20,6 +20,7 @@ import (
 
 var (
 	_ resource.ResourceWithConfigure   = (*tenantResource)(nil)
+	_ resource.ResourceWithIdentity    = (*tenantResource)(nil)
 	_ resource.ResourceWithImportState = (*tenantResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*tenantResource)(nil)
 )
@@ -45,7 +46,8 @@ func (r *tenantResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A GET tenant. Its name is the tenant ID that trace writers and readers send on the data path.\n\n" +
 			"Destroying a tenant marks it `inactive`: the admin API v3 has no hard delete and the name stays taken. " +
-			"Creating a tenant whose name exists as inactive re-activates it, with a warning.",
+			"Creating a tenant whose name exists as inactive re-activates it, with a warning." +
+			"\n\nImport by name: `terraform import`, an `import` block with `id`, or, with Terraform 1.12 or OpenTofu 1.12 and later, an `import` block with `identity = { name = ... }` (the name is the identity of every kind: unique on the admin API for good).",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Tenant ID: 3 to 64 characters of lower-case letters, digits, `_` and `-`; names starting with `__` are reserved. Changing it replaces the tenant.",
@@ -82,6 +84,10 @@ func (r *tenantResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			},
 		},
 	}
+}
+
+func (r *tenantResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = nameIdentitySchema("tenant")
 }
 
 func (r *tenantResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -175,6 +181,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 	plan.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 // adopt handles a create whose name is taken: an inactive tenant is
@@ -214,7 +221,7 @@ func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if isNotFound(err) {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Tenant %q no longer exists", state.Name.ValueString()),
 			"The server does not know the tenant; it is removed from the state and the next plan creates it.")
-		resp.State.RemoveResource(ctx)
+		removeFromState(ctx, resp, state.Name)
 		return
 	}
 	if err != nil {
@@ -224,6 +231,7 @@ func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, res
 	state.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
 }
 
 func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -242,6 +250,7 @@ func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest,
 	plan.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -256,7 +265,5 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 }
 
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !importName(ctx, req, resp, tenantName()) {
-		return
-	}
+	importName(ctx, req, resp, tenantName())
 }

@@ -24,6 +24,7 @@ import (
 
 var (
 	_ resource.ResourceWithConfigure      = (*tokenResource)(nil)
+	_ resource.ResourceWithIdentity       = (*tokenResource)(nil)
 	_ resource.ResourceWithImportState    = (*tokenResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*tokenResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*tokenResource)(nil)
@@ -66,7 +67,8 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			"**Rotation.** With `expire_after` (a lifetime) and `early_rotation_window`, a plan made within the window before the token expires " +
 			"replaces it, showing `ready_for_rotation` going to `true` as the reason. For consumers to never hold a dead token, combine it with " +
 			"`lifecycle { create_before_destroy = true }`, so the new token exists before the old one goes, and, where consumers need time to pick " +
-			"up the new secret, `revoke_on_destroy = false`, so the old token keeps working until it expires on its own.",
+			"up the new secret, `revoke_on_destroy = false`, so the old token keeps working until it expires on its own." +
+			"\n\nImport by name: `terraform import`, an `import` block with `id`, or, with Terraform 1.12 or OpenTofu 1.12 and later, an `import` block with `identity = { name = ... }` (the name is the identity of every kind: unique on the admin API for good).",
 		Attributes: map[string]schema.Attribute{
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Token name: 1 to 128 characters of lower-case letters, digits, `_` and `-`. Exactly one of `name` or `name_prefix` is required. " +
@@ -210,6 +212,10 @@ func knownDurations(a, b types.String) (time.Duration, time.Duration, bool) {
 	da, errA := time.ParseDuration(a.ValueString())
 	db, errB := time.ParseDuration(b.ValueString())
 	return da, db, errA == nil && errB == nil
+}
+
+func (r *tokenResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = nameIdentitySchema("token")
 }
 
 func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -428,6 +434,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	plan.Token = types.StringValue(got.Secret.Reveal())
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -451,12 +458,13 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
 			"It no longer works, so it is removed from the state and the next plan creates a replacement. "+
 				"With a fixed name the replacement needs a new one, since token names are never reused; name_prefix handles this by itself.")
-		resp.State.RemoveResource(ctx)
+		removeFromState(ctx, resp, state.Name)
 		return
 	}
 	state.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
 }
 
 // tokenGone says why a token read back no longer works, or "" when it does.
@@ -489,6 +497,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -508,10 +517,11 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 }
 
 func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !importName(ctx, req, resp, objectName("token")) {
+	name := importName(ctx, req, resp, objectName("token"))
+	if name == "" {
 		return
 	}
-	resp.Diagnostics.AddWarning(fmt.Sprintf("Imported token %q has no secret", req.ID),
+	resp.Diagnostics.AddWarning(fmt.Sprintf("Imported token %q has no secret", name),
 		"The admin API shows a token's secret only once, when it is created, so the imported token's token attribute stays null. "+
 			"If something needs the secret, replace the token (with name_prefix) so that Terraform creates it and keeps the new secret.")
 }
