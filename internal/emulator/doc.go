@@ -6,8 +6,9 @@
 // a test prove a provisioned token grants what its policy says.
 //
 // Beyond the contract it offers what tests need and the real server lacks:
-// fault injection, per-route request counts, a movable clock and optional
-// crash-safe persistence (see Options and the /_emulator/ control surface).
+// fault injection, per-route request counts, its own handling time, a
+// movable clock and optional crash-safe persistence (see Options and the
+// /_emulator/ control surface).
 //
 // The provider never uses this package at run time; it exists so that the
 // client, the provider and the acceptance tests can be exercised without the

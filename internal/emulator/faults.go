@@ -54,12 +54,16 @@ func (f Fault) matches(r *http.Request) bool {
 	return f.Path == r.URL.Path
 }
 
-// faultSet holds injected faults and request counts; its own lock keeps
-// counting off the store's lock, which may be held across an fsync.
+// faultSet holds injected faults, request counts and handling time; its
+// own lock keeps counting off the store's lock, which may be held across an
+// fsync.
 type faultSet struct {
-	mu     sync.Mutex
-	faults []Fault // Times here is the remaining count; -1 is forever
-	counts map[string]int
+	mu       sync.Mutex
+	faults   []Fault // Times here is the remaining count; -1 is forever
+	counts   map[string]int
+	handled  int64         // requests whose handling finished
+	handling time.Duration // their total handling time
+	slowest  time.Duration
 }
 
 func newFaultSet() *faultSet { return &faultSet{counts: map[string]int{}} }
@@ -110,12 +114,45 @@ func (fs *faultSet) snapshot() map[string]int {
 	return out
 }
 
+// done records how long the emulator spent on one request.
+func (fs *faultSet) done(d time.Duration) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.handled++
+	fs.handling += d
+	fs.slowest = max(fs.slowest, d)
+}
+
 func (fs *faultSet) reset() {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.faults = nil
 	fs.counts = map[string]int{}
+	fs.handled, fs.handling, fs.slowest = 0, 0, 0
 }
+
+// Stats is how much work the emulator did since it started or was reset:
+// a benchmark reads it to tell the emulator's share of a run from the
+// client's.
+type Stats struct {
+	// Requests is how many admin and data-path requests were handled to the
+	// end (the control surface is never counted).
+	Requests int64 `json:"requests"`
+	// HandlingSeconds is the time the emulator spent in them in total, from
+	// the handler's start (headers read) to its return (answer written, an
+	// injected delay included); SlowestSeconds the longest of them.
+	HandlingSeconds float64 `json:"handling_seconds"`
+	SlowestSeconds  float64 `json:"slowest_seconds"`
+}
+
+func (fs *faultSet) stats() Stats {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return Stats{Requests: fs.handled, HandlingSeconds: fs.handling.Seconds(), SlowestSeconds: fs.slowest.Seconds()}
+}
+
+// Stats returns the handling time of the requests since start or Reset.
+func (s *Server) Stats() Stats { return s.faults.stats() }
 
 // InjectFault adds a fault; faults are tried in the order they were added.
 func (s *Server) InjectFault(f Fault) { s.faults.add(f) }
@@ -124,7 +161,7 @@ func (s *Server) InjectFault(f Fault) { s.faults.add(f) }
 // "METHOD /path", including those a fault answered.
 func (s *Server) Counts() map[string]int { return s.faults.snapshot() }
 
-// Reset clears faults and counts; objects are kept.
+// Reset clears faults, counts and stats; objects are kept.
 func (s *Server) Reset() { s.faults.reset() }
 
 // applyFault reports whether the fault fully answered the request.
@@ -218,11 +255,11 @@ func advanceFromSeconds(secs float64) (time.Duration, *apiError) {
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	route := strings.TrimPrefix(r.URL.Path, "/_emulator/")
 	want := http.MethodPost
-	if route == "counts" {
+	if route == "counts" || route == "stats" {
 		want = http.MethodGet
 	}
 	switch route {
-	case "faults", "counts", "reset", "clock":
+	case "faults", "counts", "stats", "reset", "clock":
 	default:
 		writeJSONError(w, errStatus(http.StatusNotFound, "no route for %s", r.URL.Path))
 		return
@@ -249,6 +286,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case "counts":
 		writeJSON(w, http.StatusOK, 0, s.Counts())
+	case "stats":
+		writeJSON(w, http.StatusOK, 0, s.Stats())
 	case "reset":
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

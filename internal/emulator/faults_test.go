@@ -341,3 +341,28 @@ func TestFaultDelayOutlastsReadTimeout(t *testing.T) {
 	// The connection is reused afterwards: the read deadline is back in force.
 	e.want(e.admin("GET", api+"/tenants/team-a", nil), 200)
 }
+
+func TestStats(t *testing.T) {
+	e := newEnv(t)
+	noAuth := map[string]string{"Authorization": ""}
+	e.mkTenant("team-a", "tempo")
+	e.call("GET", api+"/tenants", nil, noAuth) // a 401 is handled too
+	e.call("GET", "/_emulator/counts", nil, noAuth)
+
+	r := e.want(e.call("GET", "/_emulator/stats", nil, noAuth), 200)
+	var st Stats
+	if err := json.Unmarshal(r.body, &st); err != nil {
+		t.Fatalf("stats: %v: %s", err, r.body)
+	}
+	if st.Requests != 2 {
+		t.Errorf("requests %d, want 2 (the control surface is not counted): %s", st.Requests, r.body)
+	}
+	if st.HandlingSeconds <= 0 || st.SlowestSeconds <= 0 || st.SlowestSeconds > st.HandlingSeconds {
+		t.Errorf("handling %v s, slowest %v s", st.HandlingSeconds, st.SlowestSeconds)
+	}
+	e.want(e.call("POST", "/_emulator/stats", nil, noAuth), 405)
+	e.want(e.call("POST", "/_emulator/reset", nil, noAuth), 204)
+	if st := e.srv.Stats(); st != (Stats{}) {
+		t.Errorf("stats after reset: %+v", st)
+	}
+}

@@ -133,6 +133,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, errStatus(http.StatusServiceUnavailable, "emulator is closed"))
 		return
 	}
+	start := time.Now()
+	defer func() { s.faults.done(time.Since(start)) }()
 	s.faults.count(r)
 	if isAdminPath(p) {
 		// Before faults: a fault is meant for the client under test, and a
