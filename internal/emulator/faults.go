@@ -162,7 +162,10 @@ func (s *Server) InjectFault(f Fault) { s.faults.add(f) }
 func (s *Server) Counts() map[string]int { return s.faults.snapshot() }
 
 // Reset clears faults, counts and stats; objects are kept.
-func (s *Server) Reset() { s.faults.reset() }
+func (s *Server) Reset() {
+	s.faults.reset()
+	s.statuses.reset()
+}
 
 // applyFault reports whether the fault fully answered the request.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
@@ -285,7 +288,14 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.InjectFault(fr.Fault)
 		w.WriteHeader(http.StatusNoContent)
 	case "counts":
-		writeJSON(w, http.StatusOK, 0, s.Counts())
+		switch by := r.URL.Query().Get("by"); by {
+		case "", "route":
+			writeJSON(w, http.StatusOK, 0, s.Counts())
+		case "status":
+			writeJSON(w, http.StatusOK, 0, s.StatusCounts())
+		default:
+			writeJSONError(w, invalid("by", "must be route or status, got %q", by))
+		}
 	case "stats":
 		writeJSON(w, http.StatusOK, 0, s.Stats())
 	case "reset":

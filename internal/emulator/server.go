@@ -41,6 +41,7 @@ type Server struct {
 	closed      atomic.Bool
 	store       *store
 	faults      *faultSet
+	statuses    *statusCounts
 }
 
 // New builds a Server. With a DataDir it loads the state saved there; an
@@ -72,6 +73,7 @@ func New(opts Options) (*Server, error) {
 		clock:       opts.Now,
 		store:       newStore(),
 		faults:      newFaultSet(),
+		statuses:    newStatusCounts(),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -115,9 +117,8 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP dispatches to the control surface, then counts the request,
-// authorizes it if it is for the admin API, applies any matching fault, and
-// serves the admin API or the data path.
+// ServeHTTP dispatches to the control surface, then counts the request and,
+// once it is answered, its status; see serveCounted.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p == "/_emulator" || strings.HasPrefix(p, "/_emulator/") {
@@ -136,7 +137,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { s.faults.done(time.Since(start)) }()
 	s.faults.count(r)
-	if isAdminPath(p) {
+	rec := &statusRecorder{ResponseWriter: w}
+	defer s.statuses.add(rec) // deferred: a dropped connection aborts the handler
+	s.serveCounted(rec, r)
+	rec.returned = true
+}
+
+// serveCounted authorizes a request if it is for the admin API, applies any
+// matching fault, and serves the admin API or the data path.
+func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request) {
+	if isAdminPath(r.URL.Path) {
 		// Before faults: a fault is meant for the client under test, and a
 		// stray request without the right credential must neither use it up
 		// nor learn anything beyond its 401 or 403.
