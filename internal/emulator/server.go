@@ -27,6 +27,15 @@ type Options struct {
 	// Compat selects server variants where the contract's rule is a choice
 	// or unknown; the zero value is strict. See ParseCompat.
 	Compat Compat
+	// RateLimit, when positive, limits authorized admin API requests to this
+	// many per second, with bursts of up to RateBurst (zero: a tenth of a
+	// second's worth, at least one). A request above it gets 429 with a
+	// Retry-After, in whole seconds, of when a request would pass; it is
+	// not handled and takes no share of the rate. The limit runs on the
+	// emulator's clock (Now, moved by Advance). The data path and the
+	// control surface are never limited.
+	RateLimit float64
+	RateBurst int
 }
 
 // Server is an http.Handler serving the admin API, the data-path routes and,
@@ -42,6 +51,7 @@ type Server struct {
 	store       *store
 	faults      *faultSet
 	statuses    *statusCounts
+	limiter     *rateLimiter // nil: no rate limit
 }
 
 // New builds a Server. With a DataDir it loads the state saved there; an
@@ -78,6 +88,11 @@ func New(opts Options) (*Server, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	limiter, err := newRateLimiter(opts.RateLimit, opts.RateBurst, s.exactNow)
+	if err != nil {
+		return nil, err
+	}
+	s.limiter = limiter
 
 	var loaded *stateFile
 	if opts.DataDir != "" {
@@ -154,6 +169,13 @@ func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, err)
 			return
 		}
+		// Rate limiting too: a stray request must not use up the client's
+		// share of the rate. A refused request reaches no fault and no
+		// handler.
+		if retryAfter, ok := s.limiter.admit(); !ok {
+			s.refuse(w, retryAfter)
+			return
+		}
 	}
 	if f, ok := s.faults.claim(r); ok && s.applyFault(w, r, f) {
 		return
@@ -204,8 +226,13 @@ func (s *Server) Advance(d time.Duration) {
 	}
 }
 
+// exactNow is the emulator's clock at full precision, for the rate limit.
+func (s *Server) exactNow() time.Time {
+	return s.clock().Add(time.Duration(s.offset.Load()))
+}
+
 // now has second precision because every time on the wire does; comparing
 // at a finer grain would make expiry disagree with what clients read.
 func (s *Server) now() time.Time {
-	return s.clock().Add(time.Duration(s.offset.Load())).UTC().Truncate(time.Second)
+	return s.exactNow().UTC().Truncate(time.Second)
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -53,6 +54,8 @@ type config struct {
 	dataDir    string
 	control    bool
 	compat     emulator.Compat
+	rateLimit  float64
+	rateBurst  int
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -70,6 +73,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&c.control, "control", false, "enable the /_emulator/ control surface (faults, counts, reset, clock)")
 	fs.StringVar(&compat, "compat", "strict", "server variants for rules the contract leaves open, comma-separated: "+
 		strings.Join(emulator.CompatVariants(), ", ")+`; "all" for every one, "strict" for none`)
+	fs.Float64Var(&c.rateLimit, "rate-limit", 0, "admin API requests per second above which the server answers 429 with a Retry-After in whole seconds (0: no limit)")
+	fs.IntVar(&c.rateBurst, "rate-burst", 0, "requests allowed at once above -rate-limit (default a tenth of a second's worth, at least 1)")
 	err := fs.Parse(args)
 	if err != nil {
 		return c, err
@@ -90,6 +95,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.compat, err = emulator.ParseCompat(compat); err != nil {
 		return c, fmt.Errorf("-compat: %w", err)
+	}
+	if !(c.rateLimit >= 0) || math.IsInf(c.rateLimit, 1) {
+		return c, fmt.Errorf("-rate-limit: %v is not a number of requests per second", c.rateLimit)
+	}
+	if c.rateBurst < 0 || (c.rateBurst > 0 && c.rateLimit == 0) {
+		return c, errors.New("-rate-burst: needs -rate-limit, and must not be negative")
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("-tls-cert and -tls-key go together")
@@ -150,6 +161,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Control:    c.control,
 		DataDir:    c.dataDir,
 		Compat:     c.compat,
+		RateLimit:  c.rateLimit,
+		RateBurst:  c.rateBurst,
 	})
 	if err != nil {
 		return err
@@ -168,6 +181,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.compat != (emulator.Compat{}) {
 		// On stderr: stdout is the token and listening lines scripts parse.
 		errLog.Printf("server variants: %s", c.compat)
+	}
+	if c.rateLimit > 0 {
+		errLog.Printf("admin API rate limit: %g requests/s, burst %d", c.rateLimit, emulator.RateBurst(c.rateLimit, c.rateBurst))
 	}
 	srv := newHTTPServer(logRequests(emu, errLog), errLog)
 	serveErr := make(chan error, 1)

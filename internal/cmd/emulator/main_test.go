@@ -413,6 +413,8 @@ func TestParseFlags(t *testing.T) {
 		token    string
 		clusters []string
 		compat   emulator.Compat
+		rate     float64
+		burst    int
 		err      bool
 	}{
 		{name: "defaults", clusters: []string{"tempo"}},
@@ -429,6 +431,13 @@ func TestParseFlags(t *testing.T) {
 		{name: "compat list", args: []string{"-compat", "create-200,text-errors"}, clusters: []string{"tempo"}, compat: emulator.Compat{Create200: true, TextErrors: true}},
 		{name: "compat all", args: []string{"-compat", "all"}, clusters: []string{"tempo"}, compat: emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}},
 		{name: "compat unknown", args: []string{"-compat", "create-201"}, err: true},
+		{name: "rate limit", args: []string{"-rate-limit", "200", "-rate-burst", "5"}, clusters: []string{"tempo"}, rate: 200, burst: 5},
+		{name: "rate limit below one", args: []string{"-rate-limit", "0.5"}, clusters: []string{"tempo"}, rate: 0.5},
+		{name: "negative rate limit", args: []string{"-rate-limit", "-1"}, err: true},
+		{name: "NaN rate limit", args: []string{"-rate-limit", "NaN"}, err: true},
+		{name: "infinite rate limit", args: []string{"-rate-limit", "+Inf"}, err: true},
+		{name: "burst without rate limit", args: []string{"-rate-burst", "5"}, err: true},
+		{name: "negative burst", args: []string{"-rate-limit", "10", "-rate-burst", "-1"}, err: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := parseFlags(tc.args, env(tc.env), io.Discard)
@@ -441,7 +450,8 @@ func TestParseFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.adminToken != tc.token || !slices.Equal(c.clusters, tc.clusters) || c.listen != "127.0.0.1:3100" || c.compat != tc.compat {
+			if c.adminToken != tc.token || !slices.Equal(c.clusters, tc.clusters) || c.listen != "127.0.0.1:3100" || c.compat != tc.compat ||
+				c.rateLimit != tc.rate || c.rateBurst != tc.burst {
 				t.Errorf("got %+v", c)
 			}
 		})
@@ -507,5 +517,41 @@ func TestCompatFlagReachesTheServer(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "server variants: "+emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}.String()) {
 		t.Errorf("stderr does not name the variants:\n%s", p.stderr)
+	}
+}
+
+// The flags reach the server: above the burst, admin requests get 429 with
+// a Retry-After; the control surface is never limited and counts them.
+func TestRateLimitFlagReachesTheServer(t *testing.T) {
+	// One request every 100 s: no refill happens during the test.
+	p := startProc(t, nil, "-listen", "127.0.0.1:0", "-admin-token", "adm", "-control", "-rate-limit", "0.01", "-rate-burst", "2")
+	c := &http.Client{Timeout: 10 * time.Second}
+	admin := basic("", "adm")
+	for i := 0; i < 2; i++ {
+		want(t, do(t, c, "GET", p.url+api+"/tenants", admin, "", nil), 200)
+	}
+	req, err := http.NewRequest("GET", p.url+api+"/tenants", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", admin)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "100" {
+		t.Fatalf("third request: %d, Retry-After %q; want 429, 100", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	r := want(t, do(t, c, "GET", p.url+"/_emulator/counts?by=status", "", "", nil), 200)
+	var counts map[string]int
+	if err := json.Unmarshal(r.body, &counts); err != nil || counts["200"] != 2 || counts["429"] != 1 {
+		t.Errorf("counts by status %s (%v)", r.body, err)
+	}
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.stderr.String(), "admin API rate limit: 0.01 requests/s, burst 2") {
+		t.Errorf("stderr does not state the limit:\n%s", p.stderr)
 	}
 }
