@@ -714,6 +714,40 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 		t.Errorf("team-c after the rerun = %+v, %v", tc, err)
 	}
 
+	// A renderer without lookup (Argo CD, helm template) grants only the
+	// Secrets of the current values: a removed token's Secret cannot be
+	// deleted then. The run still succeeds, says so, and keeps the Secret
+	// in its record; a later run with the grant removes it.
+	withExtra := valuesV3 + `
+  - namePrefix: extra
+    accessPolicy: grafana-read
+    secret: {namespace: grafana, name: tempo-extra, key: token}
+`
+	allowExtra := setFile(t, "runner:\n  allowRemovals:\n    tokens: [extra]\n")
+	if out, err := e.runJob(t, e.helmUpgrade(t, e.values(t, withExtra))); err != nil {
+		t.Fatalf("adding a token: %v\n%s", err, out)
+	}
+	job = e.helmUpgrade(t, e.values(t, valuesV3), allowExtra)
+	roles := "/apis/rbac.authorization.k8s.io/v1/namespaces/grafana/roles/" + release + "-tempo-tenancy-token-secrets"
+	if code, body := e.kube.Do(t, "DELETE", roles, nil, ""); code != http.StatusOK {
+		t.Fatalf("dropping the grant as a renderer without lookup would: %d %s", code, body)
+	}
+	out, err = e.runJob(t, job)
+	if err != nil || !strings.Contains(out, "secret grafana/tempo-extra: not readable by the runner") {
+		t.Fatalf("a run that may not delete a removed token's Secret: %v\n%s", err, out)
+	}
+	if s, _ := e.secret(t, "grafana", "tempo-extra"); s == nil {
+		t.Fatal("grafana/tempo-extra is gone although the runner could not delete it")
+	}
+	e.noSecrets(t, out)
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, valuesV3), allowExtra))
+	if err != nil {
+		t.Fatalf("the run after the grant is back: %v\n%s", err, out)
+	}
+	if s, _ := e.secret(t, "grafana", "tempo-extra"); s != nil {
+		t.Errorf("grafana/tempo-extra outlived the run that could delete it:\n%s", out)
+	}
+
 	// The opt-in uninstall clean-up revokes, deactivates and removes
 	// everything of the release.
 	job = e.helmUpgradeHook(t, "destroy", e.values(t, valuesV3), setFile(t, "runner:\n  cleanupOnUninstall: true\n"))

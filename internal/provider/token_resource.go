@@ -179,7 +179,9 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	set := func(v types.String) bool { return !v.IsNull() }
+	// Unknown values (variables during validate, values of other
+	// resources) are checked again once they are known, at plan.
+	set := func(v types.String) bool { return !v.IsNull() && !v.IsUnknown() }
 	if set(c.ExpireAfter) && set(c.Expiration) {
 		resp.Diagnostics.AddAttributeError(path.Root("expire_after"), "Conflicting expirations",
 			"Set either expiration (a fixed instant) or expire_after (a lifetime counted from creation), not both.")

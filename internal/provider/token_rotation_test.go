@@ -130,3 +130,36 @@ resource "tempo_token" "w" {
 		},
 	})
 }
+
+// Validation sees unknown values (each.value or count.index during the
+// CLI's validation walk): they are judged once known, not taken as set.
+func TestAccTokenRotationSettingsNotYetKnown(t *testing.T) {
+	env := acctest.Start(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: env.ProviderConfig() + tokenBase + `
+variable "tokens" {
+  type = list(object({
+    name         = optional(string)
+    name_prefix  = optional(string)
+    expiration   = optional(string)
+    expire_after = optional(string)
+  }))
+  default = [
+    { name = "fixed-one", expiration = "2099-01-01T00:00:00Z" },
+    { name_prefix = "rotates", expire_after = "720h" },
+  ]
+}
+resource "tempo_token" "t" {
+  count         = length(var.tokens)
+  name          = var.tokens[count.index].name
+  name_prefix   = var.tokens[count.index].name_prefix
+  expiration    = var.tokens[count.index].expiration
+  expire_after  = var.tokens[count.index].expire_after
+  access_policy = tempo_access_policy.write_a.name
+}`,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		}},
+	})
+}

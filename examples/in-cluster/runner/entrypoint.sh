@@ -52,7 +52,7 @@ fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
 # Every file that may hold a secret, removed however the run ends.
 outputs="$work/token-secrets.json"
 cleanup() {
-  rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err"
+  rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err" "$work/pending-removals.json"
   if [[ "$mode" == write-secret ]]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -155,9 +155,10 @@ if [[ -n "${TENANCY_STATE_KEY_FILE:-}" ]]; then
   quoted="$(printf '%s' "$passphrase" | jq -Rs . | sed -e 's/\${/$${/g' -e 's/%{/%%{/g')"
   # Migrating reads a state written in clear once; OpenTofu allows that
   # only while encryption is not enforced. The write is encrypted either way.
-  fallback="" enforced=true
+  fallback="" enforced=true unencrypted=""
   if [[ "${TENANCY_STATE_MIGRATE:-false}" == true ]]; then
     fallback=$'\n  fallback {\n    method = method.unencrypted.migrate\n  }' enforced=false
+    unencrypted='method "unencrypted" "migrate" {}'
   fi
   TF_ENCRYPTION="key_provider \"pbkdf2\" \"state\" {
   passphrase = $quoted
@@ -165,7 +166,7 @@ if [[ -n "${TENANCY_STATE_KEY_FILE:-}" ]]; then
 method \"aes_gcm\" \"state\" {
   keys = key_provider.pbkdf2.state
 }
-method \"unencrypted\" \"migrate\" {}
+$unencrypted
 state {
   method   = method.aes_gcm.state
   enforced = $enforced$fallback
@@ -352,12 +353,23 @@ jq -c 'to_entries | map(select(.value.token != null)) | group_by(.value.namespac
 # removed only once it is gone.
 current="$(jq -c "$by_secret" "$outputs")"
 record_write "$(jq -cs "$merge_targets" <<<"$previous $current")"
+# A Secret the runner may not touch any more (a renderer without lookup,
+# such as Argo CD, grants only the Secrets of the current values) stays in
+# the record, with a warning, for a later run or a person to remove.
+pending="$work/pending-removals.json"
+echo '[]' >"$pending"
+keep_pending() {
+  say "WARNING: secret $1/$2: $3; it stays listed for removal, delete it by hand or grant the runner delete on it"
+  jq -c --arg ns "$1" --arg name "$2" --argjson keys "$4" '. + [{namespace: $ns, name: $name, keys: $keys}]' "$pending" >"$pending.new"
+  mv "$pending.new" "$pending"
+}
 remove_keys() {
   local ns="$1" name="$2" whole="$3" gone="$4" code rv others
   code="$(kube GET "/api/v1/namespaces/$ns/secrets/$name")"
   case "$code" in
     404) return 0 ;;
     200) ;;
+    403) keep_pending "$ns" "$name" "not readable by the runner (HTTP 403)" "$gone"; return 0 ;;
     *) fail "reading secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
   if [[ "$(jq -r '.metadata.labels["tempo-tenancy/release"] // ""' "$work/kube.out")" != "${TENANCY_RELEASE:-}" ]]; then
@@ -372,6 +384,7 @@ remove_keys() {
       kube DELETE "/api/v1/namespaces/$ns/secrets/$name" application/json)"
     case "$code" in
       200 | 202 | 404) say "secret $ns/$name: removed (its tokens are gone)" ;;
+      403) keep_pending "$ns" "$name" "not removable by the runner (HTTP 403)" "$gone" ;;
       409) fail "secret $ns/$name changed while it was being removed; run again" ;;
       *) fail "removing secret $ns/$name: HTTP $code: $(kube_message)" ;;
     esac
@@ -382,6 +395,7 @@ remove_keys() {
     kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager" application/merge-patch+json)"
   case "$code" in
     200) say "secret $ns/$name: keys $(jq -r 'join(", ")' <<<"$gone") removed (their tokens are gone)" ;;
+    403) keep_pending "$ns" "$name" "keys not removable by the runner (HTTP 403)" "$gone" ;;
     409) fail "secret $ns/$name changed while keys were being removed; run again" ;;
     *) fail "removing keys from secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
@@ -394,6 +408,6 @@ jq -c --argjson cur "$current" '.[] | . as $p
     remove_keys "$(jq -r .namespace <<<"$t")" "$(jq -r .name <<<"$t")" "$(jq -r .whole <<<"$t")" \
       "$(jq -c .gone <<<"$t")" "$(jq -c .kept <<<"$t")"
   done
-record_write "$current"
+record_write "$(jq -cs "$merge_targets" <<<"$current $(cat "$pending")")"
 
 say "done"
