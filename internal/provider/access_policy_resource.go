@@ -303,7 +303,7 @@ func (m *accessPolicyModel) toAPI(ctx context.Context, diags *diag.Diagnostics) 
 func (m *accessPolicyModel) fromAPI(ctx context.Context, p *adminapi.AccessPolicy, diags *diag.Diagnostics) {
 	m.Name = types.StringValue(p.Name)
 	m.DisplayName = displayNameFrom(m.DisplayName, p.DisplayName, p.Name)
-	m.Status = types.StringValue(p.Status)
+	m.Status = statusFrom(m.Status, p.Status)
 	m.CreatedAt = types.StringValue(p.CreatedAt)
 	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)
 	diags.Append(d...)
@@ -411,6 +411,9 @@ func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if err != nil {
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read access policy %q", state.Name.ValueString()), err)
 		return
+	}
+	if !knownStatus(got.Status) {
+		unknownStatusWarning(&resp.Diagnostics, "access policy", got.Name, got.Status)
 	}
 	state.fromAPI(ctx, got, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)

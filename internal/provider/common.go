@@ -88,6 +88,30 @@ func displayNameFrom(prior types.String, server, name string) types.String {
 	return types.StringValue(server)
 }
 
+// statusFrom maps the server's status of a tenant or policy into the
+// model. The contract allows statuses other than active and inactive
+// ("unknown"); such a one keeps what was known before (the plan's, or the
+// state's), so that neither an apply reads back something it did not plan
+// nor a configuration generated from the state holds a value no
+// configuration may set. knownStatus reports whether the server's was one
+// of the two.
+func statusFrom(prior types.String, server string) types.String {
+	if knownStatus(server) || prior.IsUnknown() {
+		return types.StringValue(server)
+	}
+	return prior
+}
+
+func knownStatus(s string) bool { return s == adminapi.StatusActive || s == adminapi.StatusInactive }
+
+// unknownStatusWarning says that the server reported a status the provider
+// does not know, and what was kept.
+func unknownStatusWarning(diags *diag.Diagnostics, noun, name, status string) {
+	diags.AddWarning(fmt.Sprintf("The %s %q has status %q", noun, name, status),
+		"The admin API reports a status other than active or inactive. The state keeps the status known before; "+
+			"check the object on the server, and apply again to assert the configured status.")
+}
+
 // effectiveDisplayName is what data sources report: the display name, or the
 // name when the server keeps none, whichever way the server reads the
 // contract.

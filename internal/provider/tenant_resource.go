@@ -156,7 +156,7 @@ func (m *tenantModel) fromAPI(t *adminapi.Tenant) {
 	m.Name = types.StringValue(t.Name)
 	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.Cluster = types.StringValue(t.Cluster)
-	m.Status = types.StringValue(t.Status)
+	m.Status = statusFrom(m.Status, t.Status)
 	m.CreatedAt = types.StringValue(t.CreatedAt)
 }
 
@@ -227,6 +227,9 @@ func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if err != nil {
 		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read tenant %q", state.Name.ValueString()), err)
 		return
+	}
+	if !knownStatus(got.Status) {
+		unknownStatusWarning(&resp.Diagnostics, "tenant", got.Name, got.Status)
 	}
 	state.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -201,5 +202,34 @@ resource "tempo_access_policy" "p" {
 				})),
 			},
 		}},
+	})
+}
+
+// A status other than active or inactive (the contract allows "unknown")
+// keeps what the state knew, with a warning: no spurious diff, and nothing
+// no configuration may hold ends up in the state (or in configuration
+// generated from it).
+func TestAccTenantUnknownStatusKept(t *testing.T) {
+	var unknown atomic.Bool
+	env := acctest.StartWith(t, acctest.Options{Wrap: rewriteStatus(&unknown, adminapi.BasePath+"/tenants/")})
+	cfg := env.ProviderConfig() + `
+resource "tempo_tenant" "a" {
+  name = "team-a"
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.Factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() { unknown.Store(true) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_tenant.a", plancheck.ResourceActionNoop)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("tempo_tenant.a", tfjsonpath.New("status"), knownvalue.StringExact("active")),
+				},
+			},
+		},
 	})
 }

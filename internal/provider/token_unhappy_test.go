@@ -198,23 +198,7 @@ resource "tempo_token" "f" {
 // the token, with a warning, rather than minting another beside it.
 func TestAccTokenUnknownStatusKept(t *testing.T) {
 	var unknown atomic.Bool
-	env := acctest.StartWith(t, acctest.Options{Wrap: func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !unknown.Load() || r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, adminapi.BasePath+"/tokens/") {
-				next.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			next.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			body := bytes.Replace(rec.Body.Bytes(), []byte(`"status":"active"`), []byte(`"status":"unknown"`), 1)
-			w.Header().Del("Content-Length")
-			w.WriteHeader(rec.Code)
-			_, _ = io.Copy(w, bytes.NewReader(body))
-		})
-	}})
+	env := acctest.StartWith(t, acctest.Options{Wrap: rewriteStatus(&unknown, adminapi.BasePath+"/tokens/")})
 	cfg := env.ProviderConfig() + tokenBase + `
 resource "tempo_token" "w" {
   name_prefix   = "collector"
@@ -304,4 +288,26 @@ resource "tempo_token" "w" {
 			},
 		},
 	})
+}
+
+// rewriteStatus makes GETs under prefix report status "unknown" instead of
+// "active" while on is set: a server reading the contract its own way.
+func rewriteStatus(on *atomic.Bool, prefix string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !on.Load() || r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, prefix) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			body := bytes.Replace(rec.Body.Bytes(), []byte(`"status":"active"`), []byte(`"status":"unknown"`), 1)
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.Code)
+			_, _ = io.Copy(w, bytes.NewReader(body))
+		})
+	}
 }
