@@ -61,7 +61,7 @@ func runnerImage(t *testing.T) *imageRoot {
 			} `json:"config"`
 		}
 	}
-	// buildah 1.28 prints one object; later releases a list of one.
+	// One object (buildah 1.28, Debian 12's); a list of one is read too.
 	out := buildah(t, "inspect", "--type", "image", runnerImageName)
 	if !strings.HasPrefix(out, "[") {
 		out = "[" + out + "]"
