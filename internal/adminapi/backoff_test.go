@@ -69,7 +69,60 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 		t.Fatalf("a huge Retry-After gives %v, want the cap %v", d, maxRetryAfter)
 	}
 	resp.Header.Set("Retry-After", "2")
-	if d := backoff(lo, hi, 0, resp); d != 2*time.Second {
+	if d := backoff(lo, hi, 0, resp); d < 2*time.Second || d > 3*time.Second {
 		t.Fatalf("Retry-After 2 gives %v", d)
+	}
+	// "Now" is spread over no more than the client's own shortest wait.
+	resp.Header.Set("Retry-After", "0")
+	for range 20 {
+		if d := backoff(lo, hi, 0, resp); d < 0 || d > lo {
+			t.Fatalf("Retry-After 0 gives %v, want at most %v", d, lo)
+		}
+	}
+}
+
+// A refusal with Retry-After is waited out in full, even when it asks for
+// more than the client's own RetryWaitMax, and the retries of requests
+// refused together are spread over the second after it rather than sent
+// at one instant: a rate limiter with a short burst that refuses a herd
+// at once would refuse all but a burst of it again at that instant, and
+// again, until the retry budget is spent.
+func TestBackoffSpreadsRetriesAfterRetryAfter(t *testing.T) {
+	lo, hi := time.Millisecond, 5*time.Millisecond // far below Retry-After
+	now := time.Now()
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		atLeast    time.Duration
+	}{
+		{429, "1", time.Second},
+		{429, "3", 3 * time.Second},
+		{503, "2", 2 * time.Second},
+		{429, now.Add(time.Hour).UTC().Format(http.TimeFormat), maxRetryAfter},
+	} {
+		resp := &http.Response{StatusCode: tc.status, Header: http.Header{"Retry-After": {tc.retryAfter}}}
+		const n = 500
+		waits := map[time.Duration]bool{}
+		first, last := maxRetryAfter+time.Hour, time.Duration(0)
+		for range n {
+			d := backoff(lo, hi, 0, resp)
+			if d < tc.atLeast {
+				t.Fatalf("%d Retry-After %s: waited %v, less than asked", tc.status, tc.retryAfter, d)
+			}
+			if d > tc.atLeast+time.Second || d > maxRetryAfter {
+				t.Fatalf("%d Retry-After %s: waited %v, more than a second beyond it or past the cap", tc.status, tc.retryAfter, d)
+			}
+			waits[d] = true
+			first, last = min(first, d), max(last, d)
+		}
+		if tc.atLeast == maxRetryAfter {
+			continue // at the cap there is no room to spread
+		}
+		// 500 uniform draws over a second: the chance that they span less
+		// than half of it is 2^-499.
+		if len(waits) < n/2 || last-first < 500*time.Millisecond {
+			t.Errorf("%d Retry-After %s: %d distinct waits from %v to %v: retries would arrive together",
+				tc.status, tc.retryAfter, len(waits), first, last)
+		}
 	}
 }

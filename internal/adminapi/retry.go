@@ -63,13 +63,27 @@ func tlsRefusal(err error) bool {
 	return errors.As(err, &alert) || errors.As(err, &verify) || strings.Contains(err.Error(), "remote error: tls:")
 }
 
+// retryAfterSpread is how far past Retry-After a retry may be spread: the
+// header's unit. A server that rounds its wait up to whole seconds means
+// "some time in that second", not "all at its start".
+const retryAfterSpread = time.Second
+
 // backoff waits what Retry-After asks on 429 and 503 (capped), and
 // otherwise an exponentially growing, fully jittered delay between min and
 // max, so that many runners retrying at once spread out.
+//
+// Retry-After is a floor, whatever min and max say, and the retry goes out
+// at a random point of the second after it (of a shorter span when the
+// server asked for less than a second: that wait, or min if longer).
+// Requests a rate limiter refused together, all told the same whole
+// second, would otherwise come back at one instant, where a short burst
+// lets a few through and refuses the rest again, retry after retry, until
+// their budget is spent.
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return min(d, maxRetryAfter)
+			spread := min(retryAfterSpread, max(d, minWait))
+			return min(d+rand.N(spread+1), maxRetryAfter) //nolint:gosec // jitter needs no cryptographic randomness
 		}
 	}
 	ceiling := maxWait
