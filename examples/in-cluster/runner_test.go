@@ -92,7 +92,11 @@ func newRunnerEnv(t *testing.T) *runnerEnv {
 		t.Fatalf("building the provider: %v\n%s", err, out)
 	}
 	copyFile(t, tool(t, "tofu"), filepath.Join(e.image, "tofu"), 0o755)
-	copyFile(t, filepath.Join(root, "examples/in-cluster/runner/entrypoint.sh"), filepath.Join(e.image, "tempo-tenancy-runner"), 0o755)
+	entrypoint := filepath.Join(root, "examples/in-cluster/runner/entrypoint.sh")
+	if other := os.Getenv("TEMPO_RUNNER_ENTRYPOINT"); other != "" {
+		entrypoint = other // another version of it, to compare measurements
+	}
+	copyFile(t, entrypoint, filepath.Join(e.image, "tempo-tenancy-runner"), 0o755)
 	tfrc, err := os.ReadFile(filepath.Join(root, "examples/in-cluster/runner/cli.tfrc"))
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +229,9 @@ func (e *runnerEnv) runJob(t *testing.T, job object) (string, error) {
 	return out.String(), err
 }
 
+// jobTimeout bounds one run of the Job; the scale measurement raises it.
+var jobTimeout = 5 * time.Minute
+
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -350,7 +357,7 @@ func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *syncBuffer) 
 	for _, a := range args {
 		fmt.Fprintf(&script, " %q", a)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", script.String())
 	out := &syncBuffer{}

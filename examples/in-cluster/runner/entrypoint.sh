@@ -46,13 +46,17 @@ record="${TENANCY_RECORD:-}"
 sa_dir=/var/run/secrets/kubernetes.io/serviceaccount
 manager=tempo-tenancy
 
-say() { printf '==> %s\n' "$*"; }
+# TENANCY_TIMINGS=1 stamps every line with the time, for measurements.
+say() {
+  if [[ -n "${TENANCY_TIMINGS:-}" ]]; then printf '==> [%s] %s\n' "$EPOCHREALTIME" "$*"; else printf '==> %s\n' "$*"; fi
+}
 fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
 
 # Every file that may hold a secret, removed however the run ends.
 outputs="$work/token-secrets.json"
 cleanup() {
   rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err" "$work/pending-removals.json"
+  rm -rf "$work/batch"
   if [[ "$mode" == write-secret ]]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -314,9 +318,13 @@ else
   say "no changes to apply"
 fi
 
-# Token secrets, one Secret object per target with all of its keys, written
-# with server-side apply: created when missing, updated when a token was
-# rotated, untouched (same resourceVersion) when nothing changed.
+# Token secrets, one Secret object per target with all of its keys. They
+# are read first, all in one curl process over one connection, and only
+# those that differ from what they should hold are written, again in one
+# process, with server-side apply: created when missing, updated when a
+# token was rotated or the Secret changed by hand. A run with nothing to
+# change writes nothing, however many Secrets there are.
+say "token Secrets: reading the outputs"
 if [[ "$mode" == destroy ]]; then
   echo '{}' >"$outputs"
 else
@@ -327,24 +335,72 @@ fi
 missing="$(jq -r '[.[] | select(.token == null) | .token_name] | join(", ")' "$outputs")"
 [[ -z "$missing" ]] || say "tokens without a known secret (imported?), not written: $missing"
 
-jq -c 'to_entries | map(select(.value.token != null)) | group_by(.value.namespace + "/" + .value.name)[]' "$outputs" |
-  while IFS= read -r group; do
-    ns="$(jq -r '.[0].value.namespace' <<<"$group")"
-    name="$(jq -r '.[0].value.name' <<<"$group")"
-    tokens="$(jq -r '[.[].value.token_name] | join(", ")' <<<"$group")"
-    code="$(jq -c --arg release "${TENANCY_RELEASE:-}" '{
-        apiVersion: "v1", kind: "Secret", type: "Opaque",
-        metadata: {
-          namespace: .[0].value.namespace, name: .[0].value.name,
-          labels: {"app.kubernetes.io/managed-by": "tempo-tenancy", "tempo-tenancy/release": $release}
-        },
-        data: (map({key: .value.key, value: (.value.token | @base64)}) | from_entries)
-      }' <<<"$group" | kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager&force=true" application/apply-patch+yaml)"
-    case "$code" in
-      200 | 201) say "secret $ns/$name: token $tokens" ;;
-      *) fail "writing secret $ns/$name: HTTP $code: $(kube_message)" ;;
-    esac
-  done
+batch_dir="$work/batch"
+rm -rf "$batch_dir" && mkdir -p "$batch_dir"
+printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
+
+# batch CONFIG: the requests of a curl configuration file, one block each,
+# in one process; prints "<status> <index>" per request.
+batch_block() { # METHOD URL OUTPUT INDEX [BODY-FILE]
+  printf 'next\nurl = "%s"\nrequest = "%s"\ncacert = "%s"\nheader = "@%s"\nmax-time = 30\nsilent\nshow-error\noutput = "%s"\nwrite-out = "%%{http_code} %s\\n"\n' \
+    "$2" "$1" "$sa_dir/ca.crt" "$work/kube.auth" "$3" "$4"
+  if [[ -n "${5:-}" ]]; then
+    printf 'header = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s"\n' "$5"
+  fi
+}
+# Blocks are separated by "next"; the first one's is dropped.
+batch() { [[ -s "$1" ]] || return 0; curl -K <(tail -n +2 "$1"); }
+
+declare -a secret_ns=() secret_name=() secret_tokens=()
+: >"$batch_dir/get.cfg"
+i=0
+while IFS=$'\t' read -r ns name tokens && IFS= read -r manifest; do
+  secret_ns[i]="$ns" secret_name[i]="$name" secret_tokens[i]="$tokens"
+  printf '%s' "$manifest" >"$batch_dir/$i.want"
+  batch_block GET "$kube_url/api/v1/namespaces/$ns/secrets/$name" "$batch_dir/$i.got" "$i" >>"$batch_dir/get.cfg"
+  i=$((i + 1))
+done < <(jq -r --arg release "${TENANCY_RELEASE:-}" '
+  to_entries | map(select(.value.token != null)) | group_by(.value.namespace + "/" + .value.name)[]
+  | ([.[0].value.namespace, .[0].value.name, ([.[].value.token_name] | join(", "))] | join("\t")),
+    ({apiVersion: "v1", kind: "Secret", type: "Opaque",
+      metadata: {namespace: .[0].value.namespace, name: .[0].value.name,
+        labels: {"app.kubernetes.io/managed-by": "tempo-tenancy", "tempo-tenancy/release": $release}},
+      data: (map({key: .value.key, value: (.value.token | @base64)}) | from_entries)} | tojson)' "$outputs")
+count=$i
+
+batch "$batch_dir/get.cfg" >"$batch_dir/get.codes" || fail "reading the token Secrets failed (curl exit $?)"
+# A Secret needs writing when it is missing, or any of its keys or labels
+# is not what it should hold; its other keys are other writers' business.
+while read -r code idx; do
+  case "$code" in
+    200 | 404 | 403) ;;
+    *) fail "reading secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$batch_dir/$idx.got" 2>/dev/null)" ;;
+  esac
+done <"$batch_dir/get.codes"
+: >"$batch_dir/put.cfg"
+if ((count > 0)); then
+  while read -r idx; do
+    batch_block PATCH "$kube_url/api/v1/namespaces/${secret_ns[idx]}/secrets/${secret_name[idx]}?fieldManager=$manager&force=true" \
+      "$batch_dir/$idx.put" "$idx" "$batch_dir/$idx.want" >>"$batch_dir/put.cfg"
+  done < <(jq -rn --argjson n "$count" --arg dir "$batch_dir" '
+    reduce inputs as $d ({}; .[input_filename | ltrimstr($dir + "/")] = $d)
+    | . as $f | range($n) | tostring | . as $i
+    | $f[$i + ".want"] as $want | $f[$i + ".got"] as $got
+    | select(($got.kind // "") != "Secret"
+        or any($want.data | to_entries[]; $got.data[.key] != .value)
+        or any($want.metadata.labels | to_entries[]; ($got.metadata.labels // {})[.key] != .value))' \
+    "$batch_dir"/*.want "$batch_dir"/*.got)
+fi
+batch "$batch_dir/put.cfg" >"$batch_dir/put.codes" || fail "writing the token Secrets failed (curl exit $?)"
+written=0
+while read -r code idx; do
+  case "$code" in
+    200 | 201) say "secret ${secret_ns[idx]}/${secret_name[idx]}: token ${secret_tokens[idx]}"; written=$((written + 1)) ;;
+    *) fail "writing secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$batch_dir/$idx.put" 2>/dev/null)" ;;
+  esac
+done <"$batch_dir/put.codes"
+say "token Secrets: $count, $written written"
+rm -rf "$batch_dir"
 
 # What a token no longer declared leaves behind goes too: its key, and its
 # Secret when nothing else is in it. Only Secrets labelled as this
