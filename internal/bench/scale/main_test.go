@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRouteOfFoldsNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"GET /admin/api/v3/tenants/t-00001":       "GET tenants/{name}",
+		"POST /admin/api/v3/tokens":               "POST tokens",
+		"DELETE /admin/api/v3/accesspolicies/p-1": "DELETE accesspolicies/{name}",
+		"GET /admin/api/v3/clusters":              "GET clusters",
+	} {
+		if got := routeOf(in); got != want {
+			t.Errorf("routeOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReadUsage(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "phase.rusage")
+	if err := os.WriteFile(f, []byte("10 2048 0.500 0.250\n11 4096 1.000 0.000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	procs, peak, cpu, err := readUsage(f)
+	if err != nil || procs != 2 || peak != 4096 || cpu != 1.75 {
+		t.Errorf("readUsage = %d, %d, %v, %v", procs, peak, cpu, err)
+	}
+	if procs, _, _, err := readUsage(f + ".missing"); err != nil || procs != 0 {
+		t.Errorf("no file (terraform_data): %d, %v", procs, err)
+	}
+}
+
+func TestFindCLIs(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"terraform-1.13", "terraform", "tofu", "terraform-provider-tempo", "helm", "cli.tfrc"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "terraform-1.13.3-src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := findCLIs(dir)
+	if want := []string{"tofu", "terraform", "terraform-1.13"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("findCLIs = %v, %v; want %v", got, err, want)
+	}
+}
+
+// Every configuration changes exactly what the change phase says, and the
+// mixed ones chain their objects.
+func TestConfigs(t *testing.T) {
+	for _, prov := range []string{provTempo, provNoIO, provData} {
+		v1, v2 := configFor("mixed", prov, 9, 1, "http://127.0.0.1:1"), configFor("mixed", prov, 9, 2, "http://127.0.0.1:1")
+		if strings.Count(v1, "count = 3")+strings.Count(v1, "count        = 3")+strings.Count(v1, "count         = 3")+strings.Count(v1, "count            = 3") != 3 {
+			t.Errorf("%s: mixed with n=9 is not 3 of each kind:\n%s", prov, v1)
+		}
+		if strings.ReplaceAll(v1, " v1", " v2") != v2 {
+			t.Errorf("%s: versions 1 and 2 differ in more than the display names", prov)
+		}
+		if !strings.Contains(v1, ".t[count.index]") || !strings.Contains(v1, ".p[count.index]") {
+			t.Errorf("%s: objects are not chained:\n%s", prov, v1)
+		}
+	}
+	if c := configFor("tenants", provTempo, 5, 1, "http://127.0.0.1:1"); strings.Contains(c, "tempo_token") || !strings.Contains(c, "count        = 5") {
+		t.Errorf("tenants:\n%s", c)
+	}
+}
