@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+)
+
+// envPprofDir names a directory where each provider process writes a CPU
+// profile for its whole life and a heap profile when it exits, as
+// <pid>.cpu.pprof and <pid>.heap.pprof; a CLI starts several provider
+// processes per run. Unset (the default), nothing is profiled.
+//
+// Profiles hold stack samples, allocation sites and sizes, never memory
+// contents: no token, secret or configuration value can end up in them.
+const envPprofDir = "TEMPO_PROVIDER_PPROF_DIR"
+
+// startProfiling starts the CPU profile when envPprofDir is set; the
+// returned function stops it and writes the heap profile.
+func startProfiling() (stop func()) {
+	dir := os.Getenv(envPprofDir)
+	if dir == "" {
+		return func() {}
+	}
+	prefix := filepath.Join(dir, fmt.Sprint(os.Getpid()))
+	cpu, err := os.Create(prefix + ".cpu.pprof")
+	if err != nil {
+		log.Printf("[WARN] %s: %v", envPprofDir, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		log.Printf("[WARN] %s: %v", envPprofDir, err)
+		_ = cpu.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = cpu.Close()
+		heap, err := os.Create(prefix + ".heap.pprof")
+		if err != nil {
+			log.Printf("[WARN] %s: %v", envPprofDir, err)
+			return
+		}
+		defer func() { _ = heap.Close() }()
+		runtime.GC() // the in-use figures as of now, not as of the last collection
+		if err := pprof.WriteHeapProfile(heap); err != nil {
+			log.Printf("[WARN] %s: %v", envPprofDir, err)
+		}
+	}
+}
