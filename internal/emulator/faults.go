@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type faultSet struct {
 	handled  int64         // requests whose handling finished
 	handling time.Duration // their total handling time
 	slowest  time.Duration
+	conns    int64 // connections accepted, when the server reports them
 }
 
 func newFaultSet() *faultSet { return &faultSet{counts: map[string]int{}} }
@@ -128,7 +130,7 @@ func (fs *faultSet) reset() {
 	defer fs.mu.Unlock()
 	fs.faults = nil
 	fs.counts = map[string]int{}
-	fs.handled, fs.handling, fs.slowest = 0, 0, 0
+	fs.handled, fs.handling, fs.slowest, fs.conns = 0, 0, 0, 0
 }
 
 // Stats is how much work the emulator did since it started or was reset:
@@ -143,12 +145,27 @@ type Stats struct {
 	// injected delay included); SlowestSeconds the longest of them.
 	HandlingSeconds float64 `json:"handling_seconds"`
 	SlowestSeconds  float64 `json:"slowest_seconds"`
+	// Connections is how many connections the HTTP server accepted, when
+	// it reports them through ConnState (the standalone server does): a
+	// client that keeps its connections alive opens few.
+	Connections int64 `json:"connections"`
 }
 
 func (fs *faultSet) stats() Stats {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	return Stats{Requests: fs.handled, HandlingSeconds: fs.handling.Seconds(), SlowestSeconds: fs.slowest.Seconds()}
+	return Stats{Requests: fs.handled, HandlingSeconds: fs.handling.Seconds(), SlowestSeconds: fs.slowest.Seconds(), Connections: fs.conns}
+}
+
+// ConnState counts the connections an http.Server accepts; set it as the
+// server's ConnState for Stats to report them.
+func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
+	if state != http.StateNew {
+		return
+	}
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.conns++
 }
 
 // Stats returns the handling time of the requests since start or Reset.

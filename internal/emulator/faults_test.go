@@ -360,6 +360,11 @@ func TestStats(t *testing.T) {
 	if st.HandlingSeconds <= 0 || st.SlowestSeconds <= 0 || st.SlowestSeconds > st.HandlingSeconds {
 		t.Errorf("handling %v s, slowest %v s", st.HandlingSeconds, st.SlowestSeconds)
 	}
+	e.srv.ConnState(nil, http.StateNew)
+	e.srv.ConnState(nil, http.StateActive)
+	if n := e.srv.Stats().Connections; n != 1 {
+		t.Errorf("connections %d, want 1", n)
+	}
 	e.want(e.call("POST", "/_emulator/stats", nil, noAuth), 405)
 	e.want(e.call("POST", "/_emulator/reset", nil, noAuth), 204)
 	if st := e.srv.Stats(); st != (Stats{}) {

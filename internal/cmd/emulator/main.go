@@ -186,6 +186,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		errLog.Printf("admin API rate limit: %g requests/s, burst %d", c.rateLimit, emulator.RateBurst(c.rateLimit, c.rateBurst))
 	}
 	srv := newHTTPServer(logRequests(emu, errLog), errLog)
+	srv.ConnState = emu.ConnState
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -207,6 +207,13 @@ func TestGeneratedTokenLogsAndGracefulShutdown(t *testing.T) {
 	_ = json.Unmarshal(want(t, do(t, c, "POST", p.url+api+"/tokens", admin, "", map[string]any{"name": "tok", "access_policy": "p"}), 201).body, &tok)
 	want(t, do(t, c, "POST", p.url+"/otlp/v1/traces?secret="+tok.Token, basic("team-a", tok.Token), "", map[string]any{}), 200)
 
+	// The server reports the connections it accepted.
+	var st struct{ Connections int64 }
+	_ = json.Unmarshal(want(t, do(t, c, "GET", p.url+"/_emulator/stats", "", "", nil), 200).body, &st)
+	if st.Connections < 1 {
+		t.Errorf("stats report %d connections", st.Connections)
+	}
+
 	// A drop fault closes the connection; the log says so. Only an
 	// authorized request consumes it.
 	want(t, do(t, c, "POST", p.url+"/_emulator/faults", "", "", map[string]any{"path": api + "/tenants", "drop": true}), 204)
