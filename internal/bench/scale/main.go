@@ -340,6 +340,7 @@ type result struct {
 	// What the emulator saw (tempo only).
 	Requests        map[string]int `json:"requests,omitempty"`
 	EmulatorSeconds float64        `json:"emulator_seconds"`
+	Connections     int64          `json:"connections"`
 }
 
 func (r result) key() string { return r.CLI + "|" + r.Scenario + "|" + r.Phase }
@@ -425,7 +426,7 @@ func runOne(ctx context.Context, o options, b *builds, cli, scenario, prov strin
 			return nil, err
 		}
 		if emu != nil {
-			if r.Requests, r.EmulatorSeconds, err = emu.read(ctx); err != nil {
+			if r.Requests, r.EmulatorSeconds, r.Connections, err = emu.read(ctx); err != nil {
 				return nil, err
 			}
 		}
@@ -576,23 +577,26 @@ func (e *emulator) reset(ctx context.Context) error {
 }
 
 // read returns the requests per "METHOD route" since the last reset, with
-// object names folded into the route, and the emulator's handling time.
-func (e *emulator) read(ctx context.Context) (map[string]int, float64, error) {
-	var counts map[string]int
-	if _, err := e.call(ctx, http.MethodGet, "/_emulator/counts", &counts); err != nil {
-		return nil, 0, err
-	}
+// object names folded into the route, the emulator's handling time and the
+// connections it accepted.
+func (e *emulator) read(ctx context.Context) (map[string]int, float64, int64, error) {
+	// Stats first: this process's own requests then count in neither.
 	var stats struct {
 		HandlingSeconds float64 `json:"handling_seconds"`
+		Connections     int64   `json:"connections"`
 	}
 	if _, err := e.call(ctx, http.MethodGet, "/_emulator/stats", &stats); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
+	}
+	var counts map[string]int
+	if _, err := e.call(ctx, http.MethodGet, "/_emulator/counts", &counts); err != nil {
+		return nil, 0, 0, err
 	}
 	routes := map[string]int{}
 	for k, n := range counts {
 		routes[routeOf(k)] += n
 	}
-	return routes, stats.HandlingSeconds, nil
+	return routes, stats.HandlingSeconds, stats.Connections, nil
 }
 
 // routeOf folds "GET /admin/api/v3/tenants/t-00001" into "GET tenants/{name}".
@@ -738,18 +742,18 @@ func table(o options, results []result) string {
 			ratio(float64(t.ProviderPeakRSSKiB), float64(n.ProviderPeakRSSKiB), hasT && hasN))
 	}
 	sb.WriteString("\nCPU seconds of the provider processes (all of a phase's processes together) and of the CLI with its children:\n\n")
-	sb.WriteString("| CLI | objects | phase | tempo provider CPU s | noio provider CPU s | tempo CLI+children CPU s | noio CLI+children CPU s | terraform_data CLI CPU s | tempo provider processes |\n")
-	sb.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|\n")
+	sb.WriteString("| CLI | objects | phase | tempo provider CPU s | noio provider CPU s | tempo CLI+children CPU s | noio CLI+children CPU s | terraform_data CLI CPU s | tempo provider processes | connections to the emulator |\n")
+	sb.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, k := range keys {
 		rs := by[k]
 		first := firstOf(rs)
 		t, hasT := rs[provTempo]
 		n, hasN := rs[provNoIO]
 		d, hasD := rs[provData]
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", first.CLI, scenarioLabel(first.Scenario, first.Objects), first.Phase,
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", first.CLI, scenarioLabel(first.Scenario, first.Objects), first.Phase,
 			num(t.ProviderCPUSeconds, hasT), num(n.ProviderCPUSeconds, hasN),
 			num(t.CLICPUSeconds, hasT), num(n.CLICPUSeconds, hasN), num(d.CLICPUSeconds, hasD),
-			count(t.ProviderProcesses, hasT))
+			count(t.ProviderProcesses, hasT), count(int(t.Connections), hasT))
 	}
 	return sb.String()
 }
