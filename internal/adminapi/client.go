@@ -139,6 +139,12 @@ func New(cfg Config) (*Client, error) {
 	// The admin API lives inside the cluster; a proxy from the environment
 	// would be a hop outside the guard's sight, holding the token.
 	transport.Proxy = nil
+	// A client talks to one host, with as many requests at once as the
+	// CLI's -parallelism (ten by default). cleanhttp keeps GOMAXPROCS+1 idle
+	// connections per host, so on a small runner most connections of every
+	// burst were closed and dialled again (the guard resolving and checking
+	// the host each time); keep as many as the pool holds in all.
+	transport.MaxIdleConnsPerHost = transport.MaxIdleConns
 	transport.TLSClientConfig = tlsCfg
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	transport.DialContext = g.dialContext(dialer.DialContext)
