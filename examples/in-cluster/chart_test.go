@@ -179,13 +179,13 @@ func TestChartRejectsBadValues(t *testing.T) {
 func TestChartJob(t *testing.T) {
 	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "multi-namespace.yaml"))
 	jobs := byKind(objs, "Job")
-	if len(jobs) != 1 {
-		t.Fatalf("%d Jobs, want 1", len(jobs))
+	if len(jobs) != 2 {
+		t.Fatalf("%d Jobs, want the apply and the rollback Job", len(jobs))
 	}
 	job := jobs[0]
 	ann := get(job, "metadata", "annotations").(map[string]any)
 	for k, want := range map[string]string{
-		"helm.sh/hook":               "post-install,post-upgrade,post-rollback",
+		"helm.sh/hook":               "post-install,post-upgrade",
 		"helm.sh/hook-weight":        "5",
 		"helm.sh/hook-delete-policy": "before-hook-creation",
 	} {
@@ -263,6 +263,37 @@ func TestChartNetworkPolicyTargetPort(t *testing.T) {
 	}
 }
 
+// A rollback replays the hooks of the revision it returns to, values and
+// all: its Job never carries that revision's allowances, so returning to a
+// revision that allowed removals does not allow them again.
+func TestChartRollbackAllowsNoRemovals(t *testing.T) {
+	jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"),
+		setFile(t, "runner:\n  allowDestroy: true\n  allowRemovals: {tenants: [team-b]}\n")), "Job")
+	env := func(job object) map[string]any {
+		out := map[string]any{}
+		for _, v := range get(job, "spec", "template", "spec", "containers", 0, "env").([]any) {
+			out[get(v, "name").(string)] = get(v, "value")
+		}
+		return out
+	}
+	for _, j := range jobs {
+		name, hook := get(j, "metadata", "name"), get(j, "metadata", "annotations", "helm.sh/hook")
+		e := env(j)
+		switch hook {
+		case "post-rollback":
+			if e["TENANCY_ALLOW_DESTROY"] != "false" || e["TENANCY_ALLOWED_REMOVALS"] != "[]" {
+				t.Errorf("rollback Job %v allows removals: %v %v", name, e["TENANCY_ALLOW_DESTROY"], e["TENANCY_ALLOWED_REMOVALS"])
+			}
+		case "post-install,post-upgrade":
+			if e["TENANCY_ALLOW_DESTROY"] != "true" || !strings.Contains(e["TENANCY_ALLOWED_REMOVALS"].(string), "team-b") {
+				t.Errorf("upgrade Job %v lost its allowances: %v %v", name, e["TENANCY_ALLOW_DESTROY"], e["TENANCY_ALLOWED_REMOVALS"])
+			}
+		default:
+			t.Errorf("Job %v with hook %v", name, hook)
+		}
+	}
+}
+
 // OpenShift assigns the UID: runAsUser null leaves it, and the group and
 // fsGroup, to the platform.
 func TestChartRunAsUserOptional(t *testing.T) {
@@ -281,14 +312,14 @@ func TestChartRunAsUserOptional(t *testing.T) {
 // Uninstall cleans up only when asked: then a pre-delete Job runs the
 // entrypoint's destroy mode, and is removed once it succeeded.
 func TestChartCleanupOnUninstall(t *testing.T) {
-	if jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml")), "Job"); len(jobs) != 1 {
-		t.Fatalf("%d Jobs by default, want only the apply Job", len(jobs))
+	if jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml")), "Job"); len(jobs) != 2 {
+		t.Fatalf("%d Jobs by default, want only the apply and rollback Jobs", len(jobs))
 	}
 	jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "runner:\n  cleanupOnUninstall: true\n")), "Job")
-	if len(jobs) != 2 {
-		t.Fatalf("%d Jobs with cleanupOnUninstall, want 2", len(jobs))
+	if len(jobs) != 3 {
+		t.Fatalf("%d Jobs with cleanupOnUninstall, want 3", len(jobs))
 	}
-	d := jobs[1]
+	d := jobs[2]
 	if get(d, "metadata", "annotations", "helm.sh/hook") != "pre-delete" ||
 		get(d, "metadata", "annotations", "helm.sh/hook-delete-policy") != "before-hook-creation,hook-succeeded" ||
 		get(d, "spec", "template", "spec", "containers", 0, "args", 0) != "destroy" {

@@ -210,7 +210,7 @@ func (e *runnerEnv) helmUpgradeHook(t *testing.T, mode string, values ...string)
 		t.Fatalf("helm get hooks: %v\n%s", err, out)
 	}
 	for _, j := range byKind(splitManifests(t, out), "Job") {
-		if get(j, "spec", "template", "spec", "containers", 0, "args", 0) == mode {
+		if strings.HasSuffix(get(j, "metadata", "name").(string), "-"+mode) {
 			return j
 		}
 	}
@@ -587,6 +587,20 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 	}
 	e.noSecrets(t, out)
 
+	// A token Secret changed by hand is put right by the next run, and only
+	// that one is written.
+	if code, body := e.kube.DoWith(t, "PATCH", "/api/v1/namespaces/team-a/secrets/tempo-token", "application/merge-patch+json",
+		object{"data": object{"token": "Y2hhbmdlZA=="}}, ""); code != http.StatusOK {
+		t.Fatalf("changing a token Secret by hand: %d %s", code, body)
+	}
+	out, err = e.runJob(t, job)
+	if err != nil || !strings.Contains(out, "token Secrets: 2, 1 written") {
+		t.Fatalf("the run after a hand edit: %v\n%s", err, out)
+	}
+	if got, _ := e.secret(t, "team-a", "tempo-token"); got["token"] != teamA["token"] {
+		t.Errorf("team-a's Secret was not put right after a hand edit")
+	}
+
 	// An upgrade that leaves out a tenant and a token (a typo, or --set
 	// without --reuse-values) stops before applying anything, listing them.
 	job = e.helmUpgrade(t, e.values(t, valuesV2))
@@ -753,6 +767,38 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 	}
 	if s, _ := e.secret(t, "grafana", "tempo-extra"); s != nil {
 		t.Errorf("grafana/tempo-extra outlived the run that could delete it:\n%s", out)
+	}
+
+	// A Secret someone else made is not taken over unless the values say
+	// so; once adopted, removing the token removes only its key.
+	e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Secret",
+		"metadata":   object{"name": "foreign", "namespace": "team-a"},
+		"stringData": object{"other": "theirs"}})
+	withForeign := valuesV3 + `
+  - namePrefix: adopt
+    accessPolicy: team-a-write
+    secret: {namespace: team-a, name: foreign, key: token}
+`
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, withForeign)))
+	if err == nil || !strings.Contains(out, "team-a/foreign (no tempo-tenancy label)") || !strings.Contains(out, "adoptExistingSecrets") {
+		t.Fatalf("a run writing into someone else's Secret: %v\n%s", err, out)
+	}
+	if s, _ := e.secret(t, "team-a", "foreign"); len(s) != 1 || s["other"] != "theirs" {
+		t.Fatalf("someone else's Secret was changed: %v", s)
+	}
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, withForeign), setFile(t, "runner:\n  adoptExistingSecrets: true\n")))
+	if err != nil {
+		t.Fatalf("adopting a Secret: %v\n%s", err, out)
+	}
+	if s, _ := e.secret(t, "team-a", "foreign"); s["other"] != "theirs" || s["token"] == "" {
+		t.Fatalf("the adopted Secret = %v keys; want theirs and the token", len(s))
+	}
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, valuesV3), setFile(t, "runner:\n  allowRemovals: {tokens: [adopt]}\n")))
+	if err != nil {
+		t.Fatalf("removing the adopted token: %v\n%s", err, out)
+	}
+	if s, _ := e.secret(t, "team-a", "foreign"); s == nil || s["other"] != "theirs" || s["token"] != "" {
+		t.Errorf("after its token's removal the adopted Secret = %v; want it kept with only its own key", s)
 	}
 
 	// The opt-in uninstall clean-up revokes, deactivates and removes

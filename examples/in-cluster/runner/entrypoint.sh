@@ -56,7 +56,7 @@ fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
 outputs="$work/token-secrets.json"
 cleanup() {
   rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err" "$work/pending-removals.json"
-  rm -rf "$work/batch"
+  rm -rf "$work/batch" "$work/current.json"
   if [[ "$mode" == write-secret ]]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -74,6 +74,7 @@ trap 'on_signal TERM' TERM
 trap 'on_signal INT' INT
 run() {
   local rc=0
+  [[ -z "$stopped" ]] || fail "stopped by SIG$stopped before $(basename -- "$1") ${2:-} started"
   "$@" &
   child=$!
   wait "$child" || rc=$?
@@ -212,7 +213,7 @@ wait_for_admin_api() {
 }
 
 # The record: the token Secrets this release wrote, in a ConfigMap of the
-# release namespace. It only loses an entry once that Secret is deleted, so
+# state's namespace. It only loses an entry once that Secret is deleted, so
 # a run that fails between the apply and the deletion, or a rollback, does
 # not forget a Secret whose token is gone.
 release_ns="${TENANCY_STATE_NAMESPACE:-}"
@@ -268,6 +269,7 @@ destructive_changes() {
     .resource_changes[]?
     | select(.type == "tempo_tenant" or .type == "tempo_access_policy" or .type == "tempo_token")
     | select(.change.actions | index("delete"))
+    | select(.deposed == null) # the old half of a replacement an earlier run began
     | select(.type != "tempo_token" or (.change.actions | index("create") | not))
     | select(.address as $a | $allowed | index($a) | not)
     | "  \(.address) (\(if .type == "tempo_token" then "revoke" elif (.change.actions | index("create")) then "replace" else "deactivate" end))"'
@@ -285,7 +287,8 @@ fi
 
 # What may have to go: every Secret the state or the record names.
 recorded="$(record_read)"
-previous="$(jq -cs "$merge_targets" <<<"$(token_targets) $recorded")"
+targets="$(token_targets)"
+previous="$(jq -cs "$merge_targets" <<<"$targets $recorded")"
 
 plan_args=(-no-color -input=false -lock-timeout="$lock_timeout" -detailed-exitcode -out="$work/tfplan")
 [[ "$mode" == destroy ]] && plan_args+=(-destroy)
@@ -340,18 +343,41 @@ rm -rf "$batch_dir" && mkdir -p "$batch_dir"
 printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
 
 # batch CONFIG: the requests of a curl configuration file, one block each,
-# in one process; prints "<status> <index>" per request.
+# in one process over kept-alive connections. Every transfer reports
+# "<status> <curl exit> <index>"; batch_check fails unless each of the
+# count transfers completed.
 batch_block() { # METHOD URL OUTPUT INDEX [BODY-FILE]
-  printf 'next\nurl = "%s"\nrequest = "%s"\ncacert = "%s"\nheader = "@%s"\nmax-time = 30\nsilent\nshow-error\noutput = "%s"\nwrite-out = "%%{http_code} %s\\n"\n' \
+  printf 'next\nurl = "%s"\nrequest = "%s"\ncacert = "%s"\nheader = "@%s"\nmax-time = 30\nsilent\nshow-error\noutput = "%s"\nwrite-out = "%%{http_code} %%{exitcode} %s\\n"\n' \
     "$2" "$1" "$sa_dir/ca.crt" "$work/kube.auth" "$3" "$4"
   if [[ -n "${5:-}" ]]; then
     printf 'header = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s"\n' "$5"
   fi
 }
 # Blocks are separated by "next"; the first one's is dropped.
-batch() { [[ -s "$1" ]] || return 0; curl -K <(tail -n +2 "$1"); }
+batch() {
+  [[ -s "$1" ]] || { : >"$2"; return 0; }
+  tail -n +2 "$1" >"$1.curl"
+  curl -K "$1.curl" >"$2" || true # each transfer's outcome is in its line
+}
+batch_check() { # CODES-FILE EXPECTED-COUNT WHAT
+  local code exit idx n=0
+  while read -r code exit idx; do
+    [[ "$exit" == 0 && "$code" != 000 ]] ||
+      fail "$3 secret ${secret_ns[idx]}/${secret_name[idx]}: the request did not complete (curl exit $exit)"
+    n=$((n + 1))
+  done <"$1"
+  ((n == $2)) || fail "$3 token Secrets: $n of $2 requests reported"
+}
 
 declare -a secret_ns=() secret_name=() secret_tokens=()
+jq -r --arg release "${TENANCY_RELEASE:-}" '
+  to_entries | map(select(.value.token != null)) | group_by(.value.namespace + "/" + .value.name)[]
+  | ([.[0].value.namespace, .[0].value.name, ([.[].value.token_name] | join(", "))] | join("\t")),
+    ({apiVersion: "v1", kind: "Secret", type: "Opaque",
+      metadata: {namespace: .[0].value.namespace, name: .[0].value.name,
+        labels: {"app.kubernetes.io/managed-by": "tempo-tenancy", "tempo-tenancy/release": $release}},
+      data: (map({key: .value.key, value: (.value.token | @base64)}) | from_entries)} | tojson)' "$outputs" >"$batch_dir/want.lines" ||
+  fail "cannot read the token_secrets output"
 : >"$batch_dir/get.cfg"
 i=0
 while IFS=$'\t' read -r ns name tokens && IFS= read -r manifest; do
@@ -359,41 +385,66 @@ while IFS=$'\t' read -r ns name tokens && IFS= read -r manifest; do
   printf '%s' "$manifest" >"$batch_dir/$i.want"
   batch_block GET "$kube_url/api/v1/namespaces/$ns/secrets/$name" "$batch_dir/$i.got" "$i" >>"$batch_dir/get.cfg"
   i=$((i + 1))
-done < <(jq -r --arg release "${TENANCY_RELEASE:-}" '
-  to_entries | map(select(.value.token != null)) | group_by(.value.namespace + "/" + .value.name)[]
-  | ([.[0].value.namespace, .[0].value.name, ([.[].value.token_name] | join(", "))] | join("\t")),
-    ({apiVersion: "v1", kind: "Secret", type: "Opaque",
-      metadata: {namespace: .[0].value.namespace, name: .[0].value.name,
-        labels: {"app.kubernetes.io/managed-by": "tempo-tenancy", "tempo-tenancy/release": $release}},
-      data: (map({key: .value.key, value: (.value.token | @base64)}) | from_entries)} | tojson)' "$outputs")
+done <"$batch_dir/want.lines"
 count=$i
 
-batch "$batch_dir/get.cfg" >"$batch_dir/get.codes" || fail "reading the token Secrets failed (curl exit $?)"
-# A Secret needs writing when it is missing, or any of its keys or labels
-# is not what it should hold; its other keys are other writers' business.
-while read -r code idx; do
+batch "$batch_dir/get.cfg" "$batch_dir/get.codes"
+batch_check "$batch_dir/get.codes" "$count" reading
+while read -r code exit idx; do
   case "$code" in
     200 | 404 | 403) ;;
     *) fail "reading secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$batch_dir/$idx.got" 2>/dev/null)" ;;
   esac
 done <"$batch_dir/get.codes"
-: >"$batch_dir/put.cfg"
+
+# What each Secret needs: nothing when its keys and labels hold what they
+# should (other keys are other writers' business); a write otherwise. A
+# Secret this release did not create (no tempo-tenancy/created-by for it)
+# and does not label as its own belongs to someone else: the run stops
+# rather than take it over, unless TENANCY_ADOPT_SECRETS=true. A Secret the
+# runner creates is marked as created by this release, so that its removal
+# may delete it whole.
+: >"$batch_dir/plan.lines"
 if ((count > 0)); then
-  while read -r idx; do
-    batch_block PATCH "$kube_url/api/v1/namespaces/${secret_ns[idx]}/secrets/${secret_name[idx]}?fieldManager=$manager&force=true" \
-      "$batch_dir/$idx.put" "$idx" "$batch_dir/$idx.want" >>"$batch_dir/put.cfg"
-  done < <(jq -rn --argjson n "$count" --arg dir "$batch_dir" '
+  jq -rn --argjson n "$count" --arg dir "$batch_dir" --arg release "${TENANCY_RELEASE:-}" --arg adopt "${TENANCY_ADOPT_SECRETS:-false}" '
     reduce inputs as $d ({}; .[input_filename | ltrimstr($dir + "/")] = $d)
     | . as $f | range($n) | tostring | . as $i
     | $f[$i + ".want"] as $want | $f[$i + ".got"] as $got
-    | select(($got.kind // "") != "Secret"
-        or any($want.data | to_entries[]; $got.data[.key] != .value)
-        or any($want.metadata.labels | to_entries[]; ($got.metadata.labels // {})[.key] != .value))' \
-    "$batch_dir"/*.want "$batch_dir"/*.got)
+    | (($got.kind // "") == "Secret") as $exists
+    | ($got.metadata.annotations["tempo-tenancy/created-by"] // "") as $created
+    | ($got.metadata.labels["tempo-tenancy/release"] // "") as $owner
+    | if $exists and $created != $release and $owner != $release and $adopt != "true" then
+        "\($i)\tforeign\t\($owner)"
+      elif $exists and all($want.data | to_entries[]; $got.data[.key] == .value)
+          and all($want.metadata.labels | to_entries[]; ($got.metadata.labels // {})[.key] == .value) then
+        empty
+      else
+        "\($i)\twrite\t" + ($want | if ($exists | not) or $created == $release
+          then .metadata.annotations = {"tempo-tenancy/created-by": $release} else . end | tojson)
+      end' "$batch_dir"/*.want "$batch_dir"/*.got >"$batch_dir/plan.lines" ||
+    fail "cannot compare the token Secrets with what they should hold"
 fi
-batch "$batch_dir/put.cfg" >"$batch_dir/put.codes" || fail "writing the token Secrets failed (curl exit $?)"
+: >"$batch_dir/put.cfg"
+foreign=""
+put=0
+while IFS=$'\t' read -r idx action body; do
+  if [[ "$action" == foreign ]]; then
+    foreign+="  ${secret_ns[idx]}/${secret_name[idx]} (${body:-no tempo-tenancy label})"$'\n'
+    continue
+  fi
+  printf '%s' "$body" >"$batch_dir/$idx.body"
+  batch_block PATCH "$kube_url/api/v1/namespaces/${secret_ns[idx]}/secrets/${secret_name[idx]}?fieldManager=$manager&force=true" \
+    "$batch_dir/$idx.put" "$idx" "$batch_dir/$idx.body" >>"$batch_dir/put.cfg"
+  put=$((put + 1))
+done <"$batch_dir/plan.lines"
+if [[ -n "$foreign" ]]; then
+  printf 'tempo-tenancy-runner: these Secrets exist and were not written by this release:\n%s' "$foreign" >&2
+  fail "no token Secret was written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
+fi
+batch "$batch_dir/put.cfg" "$batch_dir/put.codes"
+batch_check "$batch_dir/put.codes" "$put" writing
 written=0
-while read -r code idx; do
+while read -r code exit idx; do
   case "$code" in
     200 | 201) say "secret ${secret_ns[idx]}/${secret_name[idx]}: token ${secret_tokens[idx]}"; written=$((written + 1)) ;;
     *) fail "writing secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$batch_dir/$idx.put" 2>/dev/null)" ;;
@@ -420,7 +471,7 @@ keep_pending() {
   mv "$pending.new" "$pending"
 }
 remove_keys() {
-  local ns="$1" name="$2" whole="$3" gone="$4" code rv others
+  local ns="$1" name="$2" whole="$3" gone="$4" code rv others created
   code="$(kube GET "/api/v1/namespaces/$ns/secrets/$name")"
   case "$code" in
     404) return 0 ;;
@@ -433,9 +484,12 @@ remove_keys() {
     return 0
   fi
   rv="$(jq -r '.metadata.resourceVersion' "$work/kube.out")"
+  # Only a Secret this release created goes whole; in one it adopted, or
+  # that a runner before this mark wrote, only its keys are removed.
+  created="$(jq -r '.metadata.annotations["tempo-tenancy/created-by"] // ""' "$work/kube.out")"
   # Keys that are not this release's: those of other writers.
   others="$(jq -r --argjson gone "$gone" --argjson kept "$5" '(.data // {}) | keys - $gone - $kept | length' "$work/kube.out")"
-  if [[ "$whole" == true && "$others" == 0 ]]; then
+  if [[ "$whole" == true && "$others" == 0 && "$created" == "${TENANCY_RELEASE:-}" ]]; then
     code="$(jq -cn --arg rv "$rv" '{kind: "DeleteOptions", apiVersion: "v1", preconditions: {resourceVersion: $rv}}' |
       kube DELETE "/api/v1/namespaces/$ns/secrets/$name" application/json)"
     case "$code" in
@@ -456,7 +510,8 @@ remove_keys() {
     *) fail "removing keys from secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
 }
-jq -c --argjson cur "$current" '.[] | . as $p
+printf '%s' "$current" >"$work/current.json"
+jq -c --slurpfile curs "$work/current.json" '$curs[0] as $cur | .[] | . as $p
     | ([$cur[] | select(.namespace == $p.namespace and .name == $p.name)] | first) as $c
     | {namespace, name, whole: ($c == null), gone: ($p.keys - ($c.keys // [])), kept: ($c.keys // [])}
     | select(.whole or (.gone | length > 0))' <<<"$previous" |

@@ -151,6 +151,9 @@ grant) and those of the release being upgraded, read from its ConfigMap.
 {{- $_ := set $tokens $key $t -}}
 {{- end -}}
 {{- include "tempo-tenancy.checkCollisions" . -}}
+{{- if and .Values.state.encryption.enabled (gt (len .Values.tokens) 500) -}}
+{{- fail (printf "tokens: %d tokens in one release; at most 500 with state encryption, whose state must fit in one Kubernetes Secret (1 MiB) and does not compress: split them across releases" (len .Values.tokens)) -}}
+{{- end -}}
 {{- if and .Values.state.encryption.enabled (not .Values.state.encryption.keySecret.name) -}}
 {{- fail "state.encryption.keySecret.name is required: the state holds every token secret and is encrypted with a passphrase (16 characters or more) from a Secret in the release namespace; create one (see values.yaml) or, knowingly, set state.encryption.enabled: false" -}}
 {{- end -}}

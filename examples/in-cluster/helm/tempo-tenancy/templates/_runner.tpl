@@ -8,12 +8,14 @@ with (dict "root" $ "mode" ... "hook" ...).
 {{- $hook := .hook -}}
 {{- $root := .root -}}
 {{- $deletePolicy := .deletePolicy -}}
+{{- $name := .name | default .mode -}}
+{{- $strict := .strict | default false -}}
 {{- with .root -}}
 {{- $fullname := include "tempo-tenancy.fullname" . -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
-  name: {{ include "tempo-tenancy.suffixed" (dict "root" $root "suffix" $mode) }}
+  name: {{ include "tempo-tenancy.suffixed" (dict "root" $root "suffix" $name) }}
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "tempo-tenancy.labels" . | nindent 4 }}
@@ -88,9 +90,11 @@ spec:
               value: {{ .Values.state.encryption.migrateFromUnencrypted | default false | quote }}
             {{- end }}
             - name: TENANCY_ALLOW_DESTROY
-              value: {{ .Values.runner.allowDestroy | default false | quote }}
+              value: {{ and (not $strict) (.Values.runner.allowDestroy | default false) | quote }}
             - name: TENANCY_ALLOWED_REMOVALS
-              value: {{ include "tempo-tenancy.allowedRemovals" . | quote }}
+              value: {{ ternary "[]" (include "tempo-tenancy.allowedRemovals" .) $strict | quote }}
+            - name: TENANCY_ADOPT_SECRETS
+              value: {{ .Values.runner.adoptExistingSecrets | default false | quote }}
             - name: TENANCY_ROTATION_OVERLAP
               value: {{ .Values.runner.rotationOverlapSeconds | default 0 | quote }}
             - name: TENANCY_LOCK_TIMEOUT
