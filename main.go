@@ -21,6 +21,10 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
+	if !debug {
+		// Logs no CLI reads cost it and the provider CPU on every request.
+		provider.QuietLogsUnlessRead()
+	}
 	stopProfiling := startProfiling()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/tempo-tenancy/tempo",

@@ -32,6 +32,8 @@ import (
 )
 
 func main() {
+	// The same logging as the provider's, so that the floor is the floor.
+	provider.QuietLogsUnlessRead()
 	err := providerserver.Serve(context.Background(), func() fwprovider.Provider { return &noioProvider{real: provider.New("noio")()} },
 		providerserver.ServeOpts{Address: "registry.terraform.io/tempo-tenancy/tempo"})
 	if err != nil {
