@@ -40,3 +40,13 @@ func QuietLogsUnlessRead() bool {
 	}
 	return true
 }
+
+// debugLogged reports whether the provider logger keeps debug records: its
+// level comes from TF_LOG_PROVIDER_TEMPO, and unset it is TRACE.
+func debugLogged() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(envProviderLog))) {
+	case "info", "warn", "error", "off":
+		return false
+	}
+	return true
+}

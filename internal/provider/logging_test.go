@@ -52,3 +52,12 @@ func TestQuietLogsUnlessRead(t *testing.T) {
 		})
 	}
 }
+
+func TestDebugLogged(t *testing.T) {
+	for level, want := range map[string]bool{"": true, "TRACE": true, "debug": true, "json": true, "INFO": false, "warn": false, "ERROR": false, "OFF": false, " off ": false} {
+		t.Setenv(envProviderLog, level)
+		if got := debugLogged(); got != want {
+			t.Errorf("%s=%q: debugLogged() = %v, want %v", envProviderLog, level, got, want)
+		}
+	}
+}

@@ -248,9 +248,13 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		InsecureSkipVerify: m.InsecureSkipVerify.ValueBool(),
 		UserAgent:          "terraform-provider-tempo/" + p.version,
 		Now:                p.now,
-		Logger: func(ctx context.Context, msg string, fields map[string]any) {
+	}
+	// A debug record per request costs redacting its headers and bodies:
+	// only worth it when the provider logger keeps debug records.
+	if debugLogged() {
+		cfg.Logger = func(ctx context.Context, msg string, fields map[string]any) {
 			tflog.Debug(ctx, msg, fields)
-		},
+		}
 	}
 	// An argument wins over the environment, and token over token_file, so
 	// that a runner's environment cannot silently override the configuration.
