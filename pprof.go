@@ -45,7 +45,10 @@ func startProfiling() (stop func()) {
 			return
 		}
 		defer func() { _ = heap.Close() }()
-		runtime.GC() // the in-use figures as of now, not as of the last collection
+		// A heap profile shows the heap as of the last collection but one:
+		// two collections make its in-use figures those of now.
+		runtime.GC()
+		runtime.GC()
 		if err := pprof.WriteHeapProfile(heap); err != nil {
 			log.Printf("[WARN] %s: %v", envPprofDir, err)
 		}
