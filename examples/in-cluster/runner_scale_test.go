@@ -49,8 +49,12 @@ func TestRunnerAtScale(t *testing.T) {
 		if stamps["tofu apply"] == 0 {
 			apply = 0 // nothing to apply
 		}
-		t.Logf("run %d, %d tokens in %d Secrets over 10 namespaces: whole run %.1fs, apply %.1fs, after the apply %.1fs (%.0f%% of the apply)",
-			run+1, n, n, total, apply, after, 100*after/max(apply, 1e-9))
+		share := "no apply"
+		if apply > 0 {
+			share = fmt.Sprintf("%.0f%% of the apply", 100*after/apply)
+		}
+		t.Logf("run %d, %d tokens in %d Secrets over 10 namespaces: whole run %.1fs, apply %.1fs, after the apply %.1fs (%s)",
+			run+1, n, n, total, apply, after, share)
 		want := fmt.Sprintf("token Secrets: %d, %d written", n, wantWritten)
 		if !strings.Contains(out, want) {
 			t.Errorf("run %d does not say %q:\n%s", run+1, want, tail(out, 20))
