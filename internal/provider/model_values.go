@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
@@ -16,7 +17,9 @@ import (
 // against a regular expression it compiles anew on each call
 // (terraform-plugin-framework issue 725): for a token, about a hundred
 // microseconds and 800 allocations per Set, several Sets per object per run.
-// modelValue reads the same tfsdk tags once per type.
+// modelValue reads the same tfsdk tags once per type. Get has no such hook
+// for a struct target, so the resources read their plans, states and
+// configurations with getModel instead.
 func (m tenantModel) ToTerraform5Value() (any, error)       { return modelValue(m) }
 func (m accessPolicyModel) ToTerraform5Value() (any, error) { return modelValue(m) }
 func (m tokenModel) ToTerraform5Value() (any, error)        { return modelValue(m) }
@@ -37,24 +40,33 @@ type modelField struct {
 	index int
 }
 
+// fieldsOf reads a model type's tfsdk tags, once per type.
+func fieldsOf(t reflect.Type) ([]modelField, error) {
+	if fields, ok := modelFields.Load(t); ok {
+		return fields.([]modelField), nil
+	}
+	var fs []modelField
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("tfsdk")
+		if tag == "" || tag == "-" {
+			return nil, fmt.Errorf("%s.%s: no tfsdk tag", t, t.Field(i).Name)
+		}
+		fs = append(fs, modelField{tag: tag, index: i})
+	}
+	fields, _ := modelFields.LoadOrStore(t, fs)
+	return fields.([]modelField), nil
+}
+
 // modelValue is an object's attribute values by tfsdk tag, as tftypes.NewValue
 // takes them for an object type. Every field of a model is an attr.Value.
 func modelValue(m any) (any, error) {
 	v := reflect.ValueOf(m)
-	fields, ok := modelFields.Load(v.Type())
-	if !ok {
-		var fs []modelField
-		for i := range v.NumField() {
-			tag := v.Type().Field(i).Tag.Get("tfsdk")
-			if tag == "" || tag == "-" {
-				return nil, fmt.Errorf("%s.%s: no tfsdk tag", v.Type(), v.Type().Field(i).Name)
-			}
-			fs = append(fs, modelField{tag: tag, index: i})
-		}
-		fields, _ = modelFields.LoadOrStore(v.Type(), fs)
+	fields, err := fieldsOf(v.Type())
+	if err != nil {
+		return nil, err
 	}
-	out := map[string]tftypes.Value{}
-	for _, f := range fields.([]modelField) {
+	out := make(map[string]tftypes.Value, len(fields))
+	for _, f := range fields {
 		a, ok := v.Field(f.index).Interface().(attr.Value)
 		if !ok {
 			return nil, fmt.Errorf("%s: field %q is not an attr.Value", v.Type(), f.tag)
@@ -66,4 +78,64 @@ func modelValue(m any) (any, error) {
 		out[f.tag] = tv
 	}
 	return out, nil
+}
+
+// schemaType is what getModel needs of a plan's, state's or config's schema.
+type schemaType interface{ Type() attr.Type }
+
+// getModel does what Plan.Get, State.Get and Config.Get do for a model
+// (target, a pointer to one), without the framework's struct reflection:
+// each attribute of raw becomes the field of its tfsdk tag, converted by the
+// attribute's type in the schema. As with Get, every attribute must have a
+// field and every field an attribute; a null or unknown object is an error.
+func getModel(ctx context.Context, schema schemaType, raw tftypes.Value, target any) diag.Diagnostics {
+	var diags diag.Diagnostics
+	fail := func(err error) diag.Diagnostics {
+		diags.AddError("Value Conversion Error",
+			"An unexpected error was encountered trying to read the configuration, plan or state. "+
+				"This is always an error in the provider. Please report the following to the provider developer:\n\n"+err.Error())
+		return diags
+	}
+	ptr := reflect.ValueOf(target)
+	if ptr.Kind() != reflect.Pointer || ptr.Elem().Kind() != reflect.Struct {
+		return fail(fmt.Errorf("target must be a pointer to a model, got %T", target))
+	}
+	model := ptr.Elem()
+	fields, err := fieldsOf(model.Type())
+	if err != nil {
+		return fail(err)
+	}
+	if raw.IsNull() || !raw.IsKnown() {
+		return fail(fmt.Errorf("%s: the object is null or unknown", model.Type()))
+	}
+	objType, ok := schema.Type().(attr.TypeWithAttributeTypes)
+	if !ok {
+		return fail(fmt.Errorf("%s: the schema is not an object type", model.Type()))
+	}
+	var values map[string]tftypes.Value
+	if err := raw.As(&values); err != nil {
+		return fail(fmt.Errorf("%s: %w", model.Type(), err))
+	}
+	if len(values) != len(fields) {
+		return fail(fmt.Errorf("%s has %d fields, the object %d attributes", model.Type(), len(fields), len(values)))
+	}
+	attrTypes := objType.AttributeTypes()
+	for _, f := range fields {
+		tv, ok := values[f.tag]
+		at, okType := attrTypes[f.tag]
+		if !ok || !okType {
+			return fail(fmt.Errorf("%s: no attribute %q in the object", model.Type(), f.tag))
+		}
+		av, err := at.ValueFromTerraform(ctx, tv)
+		if err != nil {
+			return fail(fmt.Errorf("%s.%s: %w", model.Type(), f.tag, err))
+		}
+		field := model.Field(f.index)
+		value := reflect.ValueOf(av)
+		if !value.Type().AssignableTo(field.Type()) {
+			return fail(fmt.Errorf("%s.%s: a %s cannot hold a %s", model.Type(), f.tag, field.Type(), value.Type()))
+		}
+		field.Set(value)
+	}
+	return diags
 }

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -68,6 +70,94 @@ func TestModelValuesMatchReflection(t *testing.T) {
 			if !own.Raw.Equal(reflected.Raw) {
 				t.Errorf("own conversion\n%s\nreflection\n%s", own.Raw, reflected.Raw)
 			}
+
+			// And back: getModel reads the model Get reads by reflection.
+			got := reflect.New(reflect.TypeOf(tc.model))
+			if d := getModel(ctx, own.Schema, own.Raw, got.Interface()); d.HasError() {
+				t.Fatalf("getModel: %v", d)
+			}
+			bare := reflect.New(reflect.TypeOf(tc.bare))
+			if d := reflected.Get(ctx, bare.Interface()); d.HasError() {
+				t.Fatalf("Get through reflection: %v", d)
+			}
+			if want := bare.Elem().Convert(reflect.TypeOf(tc.model)).Interface(); !reflect.DeepEqual(got.Elem().Interface(), want) {
+				t.Errorf("getModel\n%#v\nreflection\n%#v", got.Elem().Interface(), want)
+			}
+			if !reflect.DeepEqual(got.Elem().Interface(), tc.model) {
+				t.Errorf("getModel\n%#v\nthe model set\n%#v", got.Elem().Interface(), tc.model)
+			}
 		})
 	}
+}
+
+// getModel refuses what Get refuses: a target that is no model pointer, a
+// null object, and a model whose fields do not match the object.
+func TestGetModelRefusesMismatches(t *testing.T) {
+	ctx := context.Background()
+	var resp resource.SchemaResponse
+	NewTenantResource().Schema(ctx, resource.SchemaRequest{}, &resp)
+	state := tfsdk.State{Schema: resp.Schema}
+	if d := state.Set(ctx, tenantModel{Name: types.StringValue("team-a"), DisplayName: types.StringNull(),
+		Cluster: types.StringNull(), Status: types.StringNull(), CreatedAt: types.StringNull()}); d.HasError() {
+		t.Fatal(d)
+	}
+	var tenant tenantModel
+	var token tokenModel
+	var short struct {
+		Name types.String `tfsdk:"name"`
+	}
+	var untagged struct{ Name types.String }
+	null := tfsdk.State{Schema: resp.Schema}
+	null.RemoveResource(ctx)
+	for name, tc := range map[string]struct {
+		raw    tfsdk.State
+		target any
+		want   string
+	}{
+		"not a pointer":     {state, tenant, "pointer to a model"},
+		"null object":       {null, &tenant, "null or unknown"},
+		"other model":       {state, &token, "fields"},
+		"too few fields":    {state, &short, "fields"},
+		"field without tag": {state, &untagged, "no tfsdk tag"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := getModel(ctx, tc.raw.Schema, tc.raw.Raw, tc.target)
+			if !d.HasError() || !strings.Contains(d.Errors()[0].Detail(), tc.want) {
+				t.Errorf("getModel = %v, want an error saying %q", d, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkModelGet reads a token's state the two ways: getModel and the
+// framework's struct reflection.
+func BenchmarkModelGet(b *testing.B) {
+	ctx := context.Background()
+	var resp resource.SchemaResponse
+	NewTokenResource().Schema(ctx, resource.SchemaRequest{}, &resp)
+	state := tfsdk.State{Schema: resp.Schema}
+	if d := state.Set(ctx, tokenModel{Name: types.StringValue("k-1"), NamePrefix: types.StringNull(), DisplayName: types.StringValue("K"),
+		AccessPolicy: types.StringValue("p"), Expiration: types.StringNull(), Token: types.StringValue("secret"), Status: types.StringValue("active"),
+		CreatedAt: types.StringValue("2026-01-01T00:00:00Z"), ExpireAfter: types.StringNull(), EarlyRotationWindow: types.StringNull(),
+		ExpiresAt: types.StringNull(), ReadyForRotation: types.BoolValue(false), RevokeOnDestroy: types.BoolValue(true)}); d.HasError() {
+		b.Fatal(d)
+	}
+	b.Run("getModel", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var m tokenModel
+			if d := getModel(ctx, state.Schema, state.Raw, &m); d.HasError() {
+				b.Fatal(d)
+			}
+		}
+	})
+	b.Run("reflection", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var m tokenModel
+			if d := state.Get(ctx, &m); d.HasError() {
+				b.Fatal(d)
+			}
+		}
+	})
 }

@@ -175,7 +175,7 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 // at plan.
 func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var c tokenModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &c)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Config.Schema, req.Config.Raw, &c)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -229,7 +229,7 @@ func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureReque
 func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		var state tokenModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
 		if !state.RevokeOnDestroy.IsNull() && !state.RevokeOnDestroy.ValueBool() {
 			resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q is not revoked", state.Name.ValueString()),
 				fmt.Sprintf("revoke_on_destroy = false: the token is removed from the state but keeps working until it expires (%s).", state.ExpiresAt.ValueString()))
@@ -237,15 +237,15 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	var plan, config tokenModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Plan.Schema, req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Config.Schema, req.Config.Raw, &config)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 
 	if !req.State.Raw.IsNull() {
 		var state tokenModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
 		if r.rotationDue(plan, state) {
 			plan.ReadyForRotation = types.BoolValue(true)
 			resp.RequiresReplace.Append(path.Root("ready_for_rotation"))
@@ -382,7 +382,7 @@ func generateName(prefix string) string {
 
 func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan tokenModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Plan.Schema, req.Plan.Raw, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -441,7 +441,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state tokenModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -487,8 +487,8 @@ func tokenGone(t *adminapi.Token, err error, now time.Time) string {
 // to. Every real change replaces the token, so nothing is sent.
 func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state tokenModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Plan.Schema, req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -504,7 +504,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state tokenModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
