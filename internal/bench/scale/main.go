@@ -389,8 +389,21 @@ func runOne(ctx context.Context, o options, b *builds, cli, scenario, prov strin
 		if phase == "change" || phase == "destroy" {
 			version = 2
 		}
-		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(configFor(scenario, prov, o.n, version, url)), 0o644); err != nil {
-			return nil, err
+		files := configFor(scenario, prov, o.n, version, url)
+		for name, content := range files {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		if phase == phases[0] && len(files) > 1 {
+			// Local modules need installing; `get` does that without
+			// touching providers (init would look the dev override up).
+			if _, _, err := runCLI(ctx, filepath.Join(o.binDir, cli), dir, env, []string{"get", "-no-color"}, filepath.Join(dir, "get.log")); err != nil {
+				return nil, err
+			}
 		}
 		var args []string
 		switch phase {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -52,21 +53,28 @@ func TestFindCLIs(t *testing.T) {
 }
 
 // Every configuration changes exactly what the change phase says, and the
-// mixed ones chain their objects.
+// mixed ones chain their objects inside one module instance per team.
 func TestConfigs(t *testing.T) {
 	for _, prov := range []string{provTempo, provNoIO, provData} {
 		v1, v2 := configFor("mixed", prov, 9, 1, "http://127.0.0.1:1"), configFor("mixed", prov, 9, 2, "http://127.0.0.1:1")
-		if strings.Count(v1, "count = 3")+strings.Count(v1, "count        = 3")+strings.Count(v1, "count         = 3")+strings.Count(v1, "count            = 3") != 3 {
-			t.Errorf("%s: mixed with n=9 is not 3 of each kind:\n%s", prov, v1)
+		if !strings.Contains(v1["main.tf"], "count   = 3") {
+			t.Errorf("%s: mixed with n=9 is not 3 teams:\n%s", prov, v1["main.tf"])
 		}
-		if strings.ReplaceAll(v1, " v1", " v2") != v2 {
+		if strings.ReplaceAll(v1["main.tf"], `"v1"`, `"v2"`) != v2["main.tf"] || v1["team/main.tf"] != v2["team/main.tf"] {
 			t.Errorf("%s: versions 1 and 2 differ in more than the display names", prov)
 		}
-		if !strings.Contains(v1, ".t[count.index]") || !strings.Contains(v1, ".p[count.index]") {
-			t.Errorf("%s: objects are not chained:\n%s", prov, v1)
+		team := v1["team/main.tf"]
+		if strings.Count(team, "resource \"") != 3 || strings.Contains(team, "count") {
+			t.Errorf("%s: a team is not one object of each kind:\n%s", prov, team)
+		}
+		if !regexp.MustCompile(`= (tempo_tenant|terraform_data)\.t\.`).MatchString(team) || !regexp.MustCompile(`= (tempo_access_policy|terraform_data)\.p\.`).MatchString(team) {
+			t.Errorf("%s: objects are not chained:\n%s", prov, team)
 		}
 	}
-	if c := configFor("tenants", provTempo, 5, 1, "http://127.0.0.1:1"); strings.Contains(c, "tempo_token") || !strings.Contains(c, "count        = 5") {
-		t.Errorf("tenants:\n%s", c)
+	for _, prov := range []string{provTempo, provData} {
+		c := configFor("tenants", prov, 5, 1, "http://127.0.0.1:1")
+		if len(c) != 1 || strings.Contains(c["main.tf"], "token") || !regexp.MustCompile(`count += 5`).MatchString(c["main.tf"]) {
+			t.Errorf("tenants, %s:\n%s", prov, c)
+		}
 	}
 }
