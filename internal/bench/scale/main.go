@@ -2,12 +2,13 @@
 // behaves when one configuration holds thousands of objects.
 //
 // For every CLI in bin/ (tofu, terraform, terraform-<version>) and two
-// configurations — N tenants, and N/3 tenants, N/3 access policies and N/3
-// tokens, each policy on its tenant and each token of its policy — it times
-// four phases: the apply that creates everything, a plan that must find no
-// changes, an apply that changes one attribute of every object, and the
-// destroy. Each configuration runs against three providers, one after the
-// other so that drift in the machine's load hits all three alike:
+// configurations — N tenants, and N/3 teams of a tenant, an access policy on
+// it and a token of that policy — it times four phases: the apply that
+// creates everything, a plan that must find no changes, an apply that
+// changes one attribute of every object, and the destroy. Each
+// configuration runs against three providers, one after the other so that
+// drift in the machine's load hits all three alike, as many times as -runs
+// says; the table gives the medians:
 //
 //   - tempo: this provider, built from the module, against the standalone
 //     admin API emulator on loopback (in memory, a fresh one per run);
@@ -64,6 +65,7 @@ const (
 
 type options struct {
 	n         int
+	runs      int
 	binDir    string
 	clis      []string
 	scenarios []string
@@ -98,6 +100,7 @@ func parseFlags(args []string) (options, error) {
 	var tempoEnv, noioEnv listFlag
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	fs.IntVar(&o.n, "n", 1000, "objects per configuration (the mixed one rounds down to a multiple of 3)")
+	fs.IntVar(&o.runs, "runs", 1, "runs of each configuration under each CLI, the providers taking turns; the table gives medians")
 	fs.StringVar(&o.binDir, "bin", "bin", "directory holding the CLIs")
 	fs.StringVar(&clis, "cli", "", "comma-separated CLI names in -bin (default: every tofu, terraform and terraform-<version> there)")
 	fs.StringVar(&scenarios, "scenarios", "tenants,mixed", "configurations to run: tenants, mixed")
@@ -115,6 +118,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.n < 3 {
 		return o, errors.New("-n must be at least 3")
+	}
+	if o.runs < 1 {
+		return o, errors.New("-runs must be at least 1")
 	}
 	split := func(s string) []string {
 		var out []string
@@ -183,12 +189,17 @@ func run(ctx context.Context, args []string) error {
 	var results []result
 	for _, cli := range o.clis {
 		for _, sc := range o.scenarios {
-			for _, p := range o.providers {
-				rs, err := runOne(ctx, o, b, cli, sc, p)
-				if err != nil {
-					return fmt.Errorf("%s, %s, %s: %w", cli, sc, p, err)
+			for run := 1; run <= o.runs; run++ {
+				for _, p := range o.providers {
+					rs, err := runOne(ctx, o, b, cli, sc, p)
+					if err != nil {
+						return fmt.Errorf("%s, %s, %s, run %d: %w", cli, sc, p, run, err)
+					}
+					for i := range rs {
+						rs[i].Run = run
+					}
+					results = append(results, rs...)
 				}
-				results = append(results, rs...)
 			}
 		}
 	}
@@ -323,6 +334,7 @@ func copyFile(from, to string) error {
 
 // result is one phase of one run.
 type result struct {
+	Run      int     `json:"run"`
 	CLI      string  `json:"cli"`
 	Scenario string  `json:"scenario"`
 	Provider string  `json:"provider"`
@@ -651,6 +663,7 @@ type machine struct {
 	Go         string            `json:"go"`
 	CLIs       map[string]string `json:"clis"`
 	N          int               `json:"n"`
+	Runs       int               `json:"runs"`
 	LoadBefore string            `json:"load_before"`
 	LoadAfter  string            `json:"load_after"`
 	Started    string            `json:"started"`
@@ -659,7 +672,7 @@ type machine struct {
 }
 
 func describeMachine(ctx context.Context, o options, b *builds) machine {
-	m := machine{Cores: runtime.NumCPU(), CLIs: map[string]string{}, N: o.n, LoadBefore: loadAverage(),
+	m := machine{Cores: runtime.NumCPU(), CLIs: map[string]string{}, N: o.n, Runs: o.runs, LoadBefore: loadAverage(),
 		Started: time.Now().UTC().Format(time.RFC3339), TempoEnv: o.tempoEnv, NoIOEnv: o.noioEnv}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
@@ -712,6 +725,9 @@ func (m machine) markdown() string {
 		fmt.Fprintf(&sb, "- %s: %s\n", k, m.CLIs[k])
 	}
 	fmt.Fprintf(&sb, "- N = %d, -parallelism default (10), started %s\n", m.N, m.Started)
+	if m.Runs > 1 {
+		fmt.Fprintf(&sb, "- %d runs of each configuration under each CLI, the providers taking turns; each figure is the median of the runs, and the range shows tempo / noio of each run\n", m.Runs)
+	}
 	if len(m.TempoEnv) > 0 {
 		fmt.Fprintf(&sb, "- environment added for tempo: %s\n", strings.Join(m.TempoEnv, " "))
 	}
@@ -726,30 +742,38 @@ func (m machine) markdown() string {
 	return sb.String()
 }
 
-// table renders the results: one row per CLI, configuration and phase.
+// table renders the results: one row per CLI, configuration and phase,
+// with the medians of the runs.
 func table(o options, results []result) string {
-	by := map[string]map[string]result{} // key → provider → result
+	by := map[string]map[string]result{}     // key → provider → median
+	runs := map[string]map[string][]result{} // key → provider → each run
 	var keys []string
 	for _, r := range results {
-		if by[r.key()] == nil {
-			by[r.key()] = map[string]result{}
+		if runs[r.key()] == nil {
+			runs[r.key()] = map[string][]result{}
 			keys = append(keys, r.key())
 		}
-		by[r.key()][r.Provider] = r
+		runs[r.key()][r.Provider] = append(runs[r.key()][r.Provider], r)
+	}
+	for k, ps := range runs {
+		by[k] = map[string]result{}
+		for p, rs := range ps {
+			by[k][p] = median(rs)
+		}
 	}
 	var sb strings.Builder
-	sb.WriteString("| CLI | objects | phase | tempo s | noio s | terraform_data s | tempo / noio | tempo / terraform_data | requests per object | emulator s | tempo peak RSS MiB | noio peak RSS MiB | RSS tempo / noio |\n")
-	sb.WriteString("|---|---|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|\n")
+	sb.WriteString("| CLI | objects | phase | tempo s | noio s | terraform_data s | tempo / noio | tempo / noio range | tempo / terraform_data | requests per object | emulator s | tempo peak RSS MiB | noio peak RSS MiB | RSS tempo / noio |\n")
+	sb.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|\n")
 	for _, k := range keys {
 		rs := by[k]
 		first := firstOf(rs)
 		t, hasT := rs[provTempo]
 		n, hasN := rs[provNoIO]
 		d, hasD := rs[provData]
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			first.CLI, scenarioLabel(first.Scenario, first.Objects), first.Phase,
 			secs(t, hasT), secs(n, hasN), secs(d, hasD),
-			ratio(t.Seconds, n.Seconds, hasT && hasN), ratio(t.Seconds, d.Seconds, hasT && hasD),
+			ratio(t.Seconds, n.Seconds, hasT && hasN), ratioRange(runs[k][provTempo], runs[k][provNoIO]), ratio(t.Seconds, d.Seconds, hasT && hasD),
 			perObject(t, hasT), emuSecs(t, hasT),
 			mib(t, hasT), mib(n, hasN),
 			ratio(float64(t.ProviderPeakRSSKiB), float64(n.ProviderPeakRSSKiB), hasT && hasN))
@@ -769,6 +793,53 @@ func table(o options, results []result) string {
 			count(t.ProviderProcesses, hasT), count(int(t.Connections), hasT))
 	}
 	return sb.String()
+}
+
+// median is one result whose every figure is the median of the runs'
+// (requests and process counts: those of the first run, which the runs share).
+func median(rs []result) result {
+	out := rs[0]
+	mid := func(get func(result) float64) float64 {
+		vs := make([]float64, len(rs))
+		for i, r := range rs {
+			vs[i] = get(r)
+		}
+		slices.Sort(vs)
+		if len(vs)%2 == 1 {
+			return vs[len(vs)/2]
+		}
+		return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+	}
+	out.Run = 0
+	out.Seconds = mid(func(r result) float64 { return r.Seconds })
+	out.CLICPUSeconds = mid(func(r result) float64 { return r.CLICPUSeconds })
+	out.ProviderCPUSeconds = mid(func(r result) float64 { return r.ProviderCPUSeconds })
+	out.ProviderPeakRSSKiB = int64(mid(func(r result) float64 { return float64(r.ProviderPeakRSSKiB) }))
+	out.EmulatorSeconds = mid(func(r result) float64 { return r.EmulatorSeconds })
+	out.Connections = int64(mid(func(r result) float64 { return float64(r.Connections) }))
+	return out
+}
+
+// ratioRange is the smallest and the largest tempo / noio time ratio of a
+// run (the runs pair up by number).
+func ratioRange(tempo, noio []result) string {
+	lo, hi := 0.0, 0.0
+	for _, t := range tempo {
+		for _, n := range noio {
+			if n.Run != t.Run || n.Seconds == 0 {
+				continue
+			}
+			r := t.Seconds / n.Seconds
+			if lo == 0 || r < lo {
+				lo = r
+			}
+			hi = max(hi, r)
+		}
+	}
+	if lo == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(lo, 'f', 2, 64) + "–" + strconv.FormatFloat(hi, 'f', 2, 64)
 }
 
 func firstOf(rs map[string]result) result {

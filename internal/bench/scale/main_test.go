@@ -78,3 +78,25 @@ func TestConfigs(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianAndRange(t *testing.T) {
+	rs := []result{
+		{Run: 1, Seconds: 3, ProviderPeakRSSKiB: 300, Requests: map[string]int{"POST tenants": 5}},
+		{Run: 2, Seconds: 1, ProviderPeakRSSKiB: 100},
+		{Run: 3, Seconds: 2, ProviderPeakRSSKiB: 900},
+	}
+	m := median(rs)
+	if m.Seconds != 2 || m.ProviderPeakRSSKiB != 300 || m.Requests["POST tenants"] != 5 {
+		t.Errorf("median = %+v", m)
+	}
+	if m := median(rs[:2]); m.Seconds != 2 || m.ProviderPeakRSSKiB != 200 {
+		t.Errorf("median of two = %+v", m)
+	}
+	noio := []result{{Run: 1, Seconds: 2}, {Run: 2, Seconds: 1}, {Run: 3, Seconds: 1}}
+	if got := ratioRange(rs, noio); got != "1.00–2.00" {
+		t.Errorf("ratioRange = %q", got)
+	}
+	if got := ratioRange(rs, nil); got != "–" {
+		t.Errorf("ratioRange without noio = %q", got)
+	}
+}
