@@ -4,7 +4,9 @@
 // (taken from internal/provider, validators and plan modifiers included),
 // whose create, read, update and delete do no I/O at all. Create and update
 // fill the plan's unknown values with values of the size the server would
-// give; read returns the state as it is.
+// give; read returns the state as it is. With TEMPO_NOIO_PRIVATE=1, create
+// and update also keep an object version in private state, as the real
+// resources keep the ETag they send in If-Match.
 //
 // Served under the provider's own address, so that one configuration runs
 // against either through a development override. A test fixture only: it
@@ -15,6 +17,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -92,6 +96,9 @@ func (r *noioResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	resp.State.Raw = v
 	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
+	if withPrivate {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, versionKey, []byte("1"))...)
+	}
 }
 
 func (r *noioResource) Read(ctx context.Context, _ resource.ReadRequest, resp *resource.ReadResponse) {
@@ -106,6 +113,12 @@ func (r *noioResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	}
 	resp.State.Raw = v
 	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
+	if withPrivate {
+		old, diags := req.Private.GetKey(ctx, versionKey)
+		resp.Diagnostics.Append(diags...)
+		n, _ := strconv.Atoi(string(old))
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, versionKey, []byte(strconv.Itoa(n+1)))...)
+	}
 }
 
 func (r *noioResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
@@ -119,6 +132,12 @@ func setIdentity(ctx context.Context, state *tfsdk.State, identity *tfsdk.Resour
 	diags.Append(state.GetAttribute(ctx, path.Root("name"), &name)...)
 	diags.Append(identity.SetAttribute(ctx, path.Root("name"), name)...)
 }
+
+// withPrivate keeps an object version in private state, under the key and
+// in the form the real resources use.
+var withPrivate = os.Getenv("TEMPO_NOIO_PRIVATE") == "1"
+
+const versionKey = "version"
 
 // serial makes generated names unique within a provider process.
 var serial atomic.Int64
