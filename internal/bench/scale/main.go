@@ -201,14 +201,24 @@ func run(ctx context.Context, args []string) error {
 					results = append(results, rs...)
 				}
 			}
+			// What is done so far, in case a long run is cut short.
+			if err := writeReports(o, m, results); err != nil {
+				return err
+			}
 		}
 	}
 	m.LoadAfter = loadAverage()
+	if err := writeReports(o, m, results); err != nil {
+		return err
+	}
+	fmt.Print(m.markdown() + "\n" + table(o, results))
+	return nil
+}
 
-	report := m.markdown() + "\n" + table(o, results)
-	fmt.Print(report)
+// writeReports writes the -out and -json files, when asked for.
+func writeReports(o options, m machine, results []result) error {
 	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+		if err := os.WriteFile(o.out, []byte(m.markdown()+"\n"+table(o, results)), 0o644); err != nil {
 			return err
 		}
 	}
