@@ -186,15 +186,13 @@ func (r *accessPolicyResource) defaultRealmClusters(ctx context.Context, plan *a
 	if plan.Realms.IsUnknown() || plan.Realms.IsNull() || config.Realms.IsUnknown() || config.Realms.IsNull() {
 		return
 	}
-	var planned []realmModel
-	resp.Diagnostics.Append(plan.Realms.ElementsAs(ctx, &planned, false)...)
+	planned := modelsOf[realmModel](ctx, plan.Realms, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || !slices.ContainsFunc(planned, func(rm realmModel) bool { return rm.Cluster.IsUnknown() }) {
 		return
 	}
 	// A realm has no computed attribute but its cluster, so the planned set
 	// is the configured one with omitted clusters filled in.
-	var realms []realmModel
-	resp.Diagnostics.Append(config.Realms.ElementsAs(ctx, &realms, false)...)
+	realms := modelsOf[realmModel](ctx, config.Realms, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -286,13 +284,9 @@ func (m *accessPolicyModel) toAPI(ctx context.Context, diags *diag.Diagnostics) 
 	}
 	diags.Append(m.Scopes.ElementsAs(ctx, &p.Scopes, false)...)
 	slices.Sort(p.Scopes)
-	var realms []realmModel
-	diags.Append(m.Realms.ElementsAs(ctx, &realms, false)...)
-	for _, rm := range realms {
+	for _, rm := range modelsOf[realmModel](ctx, m.Realms, diags) {
 		realm := adminapi.Realm{Tenant: rm.Tenant.ValueString(), Cluster: rm.Cluster.ValueString()}
-		var lps []labelPolicyModel
-		diags.Append(rm.LabelPolicies.ElementsAs(ctx, &lps, false)...)
-		for _, lp := range lps {
+		for _, lp := range modelsOf[labelPolicyModel](ctx, rm.LabelPolicies, diags) {
 			realm.LabelPolicies = append(realm.LabelPolicies, adminapi.LabelPolicy{Selector: lp.Selector.ValueString()})
 		}
 		p.Realms = append(p.Realms, realm)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
@@ -24,12 +25,16 @@ func (m tenantModel) ToTerraform5Value() (any, error)       { return modelValue(
 func (m accessPolicyModel) ToTerraform5Value() (any, error) { return modelValue(m) }
 func (m tokenModel) ToTerraform5Value() (any, error)        { return modelValue(m) }
 func (m nameIdentity) ToTerraform5Value() (any, error)      { return modelValue(m) }
+func (m realmModel) ToTerraform5Value() (any, error)        { return modelValue(m) }
+func (m labelPolicyModel) ToTerraform5Value() (any, error)  { return modelValue(m) }
 
 var (
 	_ tftypes.ValueCreator = tenantModel{}
 	_ tftypes.ValueCreator = accessPolicyModel{}
 	_ tftypes.ValueCreator = tokenModel{}
 	_ tftypes.ValueCreator = nameIdentity{}
+	_ tftypes.ValueCreator = realmModel{}
+	_ tftypes.ValueCreator = labelPolicyModel{}
 )
 
 // modelFields caches, per model type, each tfsdk tag with its field index.
@@ -89,6 +94,31 @@ type schemaType interface{ Type() attr.Type }
 // attribute's type in the schema. As with Get, every attribute must have a
 // field and every field an attribute; a null or unknown object is an error.
 func getModel(ctx context.Context, schema schemaType, raw tftypes.Value, target any) diag.Diagnostics {
+	return objectInto(ctx, schema.Type(), raw, target)
+}
+
+// modelsOf reads a set of objects into models, as ElementsAs does, each
+// element through objectInto.
+func modelsOf[T any](ctx context.Context, set types.Set, diags *diag.Diagnostics) []T {
+	elems := set.Elements()
+	out := make([]T, len(elems))
+	for i, e := range elems {
+		raw, err := e.ToTerraformValue(ctx)
+		if err != nil {
+			diags.AddError("Value Conversion Error", "An unexpected error was encountered trying to read a set element. "+
+				"This is always an error in the provider. Please report the following to the provider developer:\n\n"+err.Error())
+			return nil
+		}
+		if d := objectInto(ctx, e.Type(ctx), raw, &out[i]); d.HasError() {
+			diags.Append(d...)
+			return nil
+		}
+	}
+	return out
+}
+
+// objectInto sets the model target points to from raw, an object of type typ.
+func objectInto(ctx context.Context, typ attr.Type, raw tftypes.Value, target any) diag.Diagnostics {
 	var diags diag.Diagnostics
 	fail := func(err error) diag.Diagnostics {
 		diags.AddError("Value Conversion Error",
@@ -108,7 +138,7 @@ func getModel(ctx context.Context, schema schemaType, raw tftypes.Value, target 
 	if raw.IsNull() || !raw.IsKnown() {
 		return fail(fmt.Errorf("%s: the object is null or unknown", model.Type()))
 	}
-	objType, ok := schema.Type().(attr.TypeWithAttributeTypes)
+	objType, ok := typ.(attr.TypeWithAttributeTypes)
 	if !ok {
 		return fail(fmt.Errorf("%s: the schema is not an object type", model.Type()))
 	}

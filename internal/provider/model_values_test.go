@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -157,6 +158,84 @@ func BenchmarkModelGet(b *testing.B) {
 			var m tokenModel
 			if d := state.Get(ctx, &m); d.HasError() {
 				b.Fatal(d)
+			}
+		}
+	})
+}
+
+// modelsOf reads a set of realms, label policies nested, into the models
+// ElementsAs reads by reflection, and SetValueFrom makes the same set of
+// the realm models (through their own conversion) as of the bare ones.
+func TestModelsOfMatchesElementsAs(t *testing.T) {
+	ctx := context.Background()
+	lp := func(sel string) attr.Value {
+		v, _ := types.ObjectValue(labelPolicyType.AttrTypes, map[string]attr.Value{"selector": types.StringValue(sel)})
+		return v
+	}
+	lps, _ := types.SetValue(labelPolicyType, []attr.Value{lp(`{env="prod"}`), lp(`{team="a"}`)})
+	noLps := types.SetNull(labelPolicyType)
+	r1, _ := types.ObjectValue(realmType.AttrTypes, map[string]attr.Value{"tenant": types.StringValue("team-a"), "cluster": types.StringUnknown(), "label_policy": lps})
+	r2, _ := types.ObjectValue(realmType.AttrTypes, map[string]attr.Value{"tenant": types.StringValue("*"), "cluster": types.StringValue("c"), "label_policy": noLps})
+	realms, _ := types.SetValue(realmType, []attr.Value{r1, r2})
+
+	var diags diag.Diagnostics
+	got := modelsOf[realmModel](ctx, realms, &diags)
+	type plainRealm realmModel
+	var want []plainRealm
+	diags.Append(realms.ElementsAs(ctx, &want, false)...)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("modelsOf: %d realms, ElementsAs: %d", len(got), len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], realmModel(want[i])) {
+			t.Errorf("realm %d: modelsOf\n%#v\nElementsAs\n%#v", i, got[i], want[i])
+		}
+	}
+	own, d1 := types.SetValueFrom(ctx, realmType, got)
+	bare, d2 := types.SetValueFrom(ctx, realmType, want)
+	if d1.HasError() || d2.HasError() || !own.Equal(bare) || !own.Equal(realms) {
+		t.Errorf("SetValueFrom: own %v (%v), reflection %v (%v), want %v", own, d1, bare, d2, realms)
+	}
+	if n := modelsOf[realmModel](ctx, types.SetNull(realmType), &diags); len(n) != 0 || diags.HasError() {
+		t.Errorf("null set: %v, %v", n, diags)
+	}
+	var bad diag.Diagnostics
+	if out := modelsOf[labelPolicyModel](ctx, realms, &bad); out != nil || !bad.HasError() {
+		t.Errorf("realms read as label policies: %v, %v", out, bad)
+	}
+}
+
+// BenchmarkRealms reads a policy's realms (two, one with a label policy)
+// the two ways: modelsOf and ElementsAs's struct reflection.
+func BenchmarkRealms(b *testing.B) {
+	ctx := context.Background()
+	lp, _ := types.ObjectValue(labelPolicyType.AttrTypes, map[string]attr.Value{"selector": types.StringValue(`{env="prod"}`)})
+	lps, _ := types.SetValue(labelPolicyType, []attr.Value{lp})
+	r1, _ := types.ObjectValue(realmType.AttrTypes, map[string]attr.Value{"tenant": types.StringValue("team-a"), "cluster": types.StringValue("c"), "label_policy": lps})
+	r2, _ := types.ObjectValue(realmType.AttrTypes, map[string]attr.Value{"tenant": types.StringValue("team-b"), "cluster": types.StringValue("c"), "label_policy": types.SetNull(labelPolicyType)})
+	realms, _ := types.SetValue(realmType, []attr.Value{r1, r2})
+	b.Run("modelsOf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var diags diag.Diagnostics
+			for _, r := range modelsOf[realmModel](ctx, realms, &diags) {
+				_ = modelsOf[labelPolicyModel](ctx, r.LabelPolicies, &diags)
+			}
+		}
+	})
+	b.Run("reflection", func(b *testing.B) {
+		type plainRealm realmModel
+		type plainLabelPolicy labelPolicyModel
+		b.ReportAllocs()
+		for b.Loop() {
+			var rs []plainRealm
+			_ = realms.ElementsAs(ctx, &rs, false)
+			for _, r := range rs {
+				var lps []plainLabelPolicy
+				_ = r.LabelPolicies.ElementsAs(ctx, &lps, false)
 			}
 		}
 	})
