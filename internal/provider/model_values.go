@@ -98,8 +98,14 @@ func getModel(ctx context.Context, schema schemaType, raw tftypes.Value, target 
 }
 
 // modelsOf reads a set of objects into models, as ElementsAs does, each
-// element through objectInto.
+// element through objectInto. A null set has no elements; an unknown one is
+// an error.
 func modelsOf[T any](ctx context.Context, set types.Set, diags *diag.Diagnostics) []T {
+	if set.IsUnknown() {
+		diags.AddError("Value Conversion Error", "An unexpected error was encountered trying to read a set that is not known yet. "+
+			"This is always an error in the provider. Please report it to the provider developer.")
+		return nil
+	}
 	elems := set.Elements()
 	out := make([]T, len(elems))
 	for i, e := range elems {

@@ -206,6 +206,10 @@ func TestModelsOfMatchesElementsAs(t *testing.T) {
 	if out := modelsOf[labelPolicyModel](ctx, realms, &bad); out != nil || !bad.HasError() {
 		t.Errorf("realms read as label policies: %v, %v", out, bad)
 	}
+	var unknown diag.Diagnostics
+	if out := modelsOf[realmModel](ctx, types.SetUnknown(realmType), &unknown); out != nil || !unknown.HasError() {
+		t.Errorf("unknown set: %v, %v", out, unknown)
+	}
 }
 
 // BenchmarkRealms reads a policy's realms (two, one with a label policy)
