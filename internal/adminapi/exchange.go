@@ -2,10 +2,9 @@ package adminapi
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
-	"net"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -25,6 +24,10 @@ type exchange struct {
 	// its own object under the name; one whose every attempt got a definite
 	// answer cannot.
 	ambiguous bool
+	// connected: the current attempt got a connection, so part of the
+	// request may have reached the server. Set by the trace, which may run
+	// on another goroutine (HTTP/2).
+	connected atomic.Bool
 }
 
 type exchangeKey struct{}
@@ -34,21 +37,21 @@ func exchangeOf(ctx context.Context) *exchange {
 	return x
 }
 
-// withExchange puts x into ctx.
-//
-// It adds no httptrace.ClientTrace to tell whether an attempt got a
-// connection: a trace whose hook held the exchange kept every request's
-// context, and with it the framework's per-call loggers, reachable for the
-// life of the process (tens of megabytes per thousand objects and phase);
-// observe reads the same from the error instead.
+// withExchange puts x into ctx, with a trace that tells whether an attempt
+// got as far as a connection.
 func withExchange(ctx context.Context, x *exchange) context.Context {
-	return context.WithValue(ctx, exchangeKey{}, x)
+	ctx = context.WithValue(ctx, exchangeKey{}, x)
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { x.connected.Store(true) },
+	})
 }
 
-// countAttempt starts an attempt: it counts it.
+// countAttempt starts an attempt: it counts it and forgets the previous
+// attempt's connection.
 func countAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
 	if x := exchangeOf(req.Context()); x != nil {
 		x.attempts = retry + 1
+		x.connected.Store(false)
 	}
 }
 
@@ -59,7 +62,7 @@ func (x *exchange) observe(resp *http.Response, err error) {
 		// Before a connection nothing was sent (refused, no such host, the
 		// guard said no); after it, the request may have been processed
 		// whatever went wrong (reset, EOF, timeout, cancellation).
-		if !beforeConnection(err) {
+		if x.connected.Load() {
 			x.ambiguous = true
 		}
 		return
@@ -97,37 +100,4 @@ func ambiguousStatus(status int) bool {
 		return false
 	}
 	return status >= 500
-}
-
-// errNoAddress is the dial's failure when the host resolves to no address.
-var errNoAddress = errors.New("resolves to no address")
-
-// beforeConnection reports whether an attempt failed before any connection
-// to the server, so that nothing of the request was sent: the dial failed
-// (refused, unreachable, timed out), the host did not resolve, the guard
-// refused the address, or the TLS handshake failed on the client's side.
-// Any other failure came with a connection, or may have (a TLS alert from
-// the server, a cancellation or timeout while waiting for a connection
-// count as after: the cautious reading).
-func beforeConnection(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return true
-	}
-	var refused *Error
-	if errors.As(err, &refused) && refused.kind == ErrEndpointRefused {
-		return true
-	}
-	// The client checks the server's certificate, or finds the server does
-	// not speak TLS, before it sends a byte of the request.
-	var verification *tls.CertificateVerificationError
-	var notTLS tls.RecordHeaderError
-	if errors.As(err, &verification) || errors.As(err, &notTLS) {
-		return true
-	}
-	return errors.Is(err, errNoAddress)
 }

@@ -237,6 +237,6 @@ func (g *guard) dialContext(dial func(ctx context.Context, network, addr string)
 		case dialErr != nil:
 			return nil, dialErr
 		}
-		return nil, fmt.Errorf("%s %w", host, errNoAddress)
+		return nil, fmt.Errorf("%s resolves to no address", host)
 	}
 }
