@@ -11,7 +11,8 @@ import (
 
 // envPprofDir names a directory where each provider process writes a CPU
 // profile for its whole life and a heap profile when it exits, as
-// <pid>.cpu.pprof and <pid>.heap.pprof; a CLI starts several provider
+// <pid>.cpu.pprof and <pid>.heap.pprof, and the bytes of heap still in use
+// then, after a collection, as <pid>.live; a CLI starts several provider
 // processes per run. Unset (the default), nothing is profiled.
 //
 // Profiles hold stack samples, allocation sites and sizes, never memory
@@ -50,6 +51,11 @@ func startProfiling() (stop func()) {
 		runtime.GC()
 		runtime.GC()
 		if err := pprof.WriteHeapProfile(heap); err != nil {
+			log.Printf("[WARN] %s: %v", envPprofDir, err)
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if err := os.WriteFile(prefix+".live", []byte(fmt.Sprintln(m.HeapAlloc)), 0o644); err != nil {
 			log.Printf("[WARN] %s: %v", envPprofDir, err)
 		}
 	}

@@ -135,6 +135,10 @@ func (c *CLI) buildProvider() {
 	}
 }
 
+// Setenv adds a variable to the environment of the CLI, and so of the
+// provider it starts.
+func (c *CLI) Setenv(name, value string) { c.env = append(c.env, name+"="+value) }
+
 // String names the CLI and its version, such as "Terraform 1.5.7".
 func (c *CLI) String() string { return c.Product + " " + c.Version }
 
