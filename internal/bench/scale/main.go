@@ -526,8 +526,14 @@ func tailOf(file string, lines int) (string, error) {
 }
 
 // readUsage sums what the rusage wrapper recorded for each provider
-// process of a phase.
+// process of a phase, and removes the file: the wrapper appends to it, and
+// the phase's next run writes to the same one.
 func readUsage(file string) (procs int, peakKiB int64, cpu float64, err error) {
+	defer func() {
+		if rerr := os.Remove(file); err == nil && rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		}
+	}()
 	f, err := os.Open(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, 0, 0, nil // terraform_data: no provider process

@@ -31,6 +31,20 @@ func TestReadUsage(t *testing.T) {
 	if err != nil || procs != 2 || peak != 4096 || cpu != 1.75 {
 		t.Errorf("readUsage = %d, %d, %v, %v", procs, peak, cpu, err)
 	}
+	// The wrapper appends to the phase's file, and the next run of the
+	// phase writes to the same one: reading consumes it, so that a run
+	// counts its own processes only.
+	a, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteString("12 1024 0.100 0.000\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Close()
+	if procs, peak, _, err := readUsage(f); err != nil || procs != 1 || peak != 1024 {
+		t.Errorf("second run of the phase: %d processes, peak %d, %v; want its own one process", procs, peak, err)
+	}
 	if procs, _, _, err := readUsage(f + ".missing"); err != nil || procs != 0 {
 		t.Errorf("no file (terraform_data): %d, %v", procs, err)
 	}
