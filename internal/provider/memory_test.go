@@ -17,9 +17,9 @@ import (
 // memory limit is killed mid-apply. The provider runs here as the CLI runs
 // it, a process of its own, and reports the heap it still holds when it
 // exits: after refreshing and updating some hundreds of tenants, no more
-// than it holds after a handful. (Each call's context, with the framework's
-// loggers, stayed reachable through the admin API requests made under it:
-// some 50 KB per object and phase.)
+// than the few MB a process holds whatever it served. (Each call's
+// context, with the framework's loggers, stayed reachable through the
+// admin API requests made under it: some 50 KB per object and phase.)
 func TestAccProviderKeepsNothingOfItsCalls(t *testing.T) {
 	env := acctest.Start(t)
 	cli := acctest.NewCLI(t)
