@@ -321,8 +321,6 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 			defer c.breaker.probeDone()
 		}
 	}
-	ctx, release := detach(ctx)
-	defer release()
 	ctx = withExchange(ctx, x)
 	req, body, err := c.newRequest(ctx, method, path, query, in, ifMatch)
 	if err != nil {
@@ -461,23 +459,4 @@ func decode(op string, r *response, out any) error {
 			Message: "the response is not the JSON object expected", err: err}
 	}
 	return nil
-}
-
-// detach returns a context with the values, deadline and cancellation of
-// parent that is not itself a node of parent's cancellation tree: parent's
-// cancellation reaches it through context.AfterFunc, which release undoes.
-// With requests made under the caller's context itself, every call the
-// provider process served stayed reachable until it exited, its context
-// and the framework's per-call loggers with it: some 50 KB per object and
-// phase (TestAccProviderKeepsNothingOfItsCalls).
-func detach(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
-	release := func() { cancel(nil) }
-	if d, ok := parent.Deadline(); ok {
-		var cancelDeadline context.CancelFunc
-		ctx, cancelDeadline = context.WithDeadline(ctx, d)
-		release = func() { cancelDeadline(); cancel(nil) }
-	}
-	stop := context.AfterFunc(parent, func() { cancel(context.Cause(parent)) })
-	return ctx, func() { stop(); release() }
 }

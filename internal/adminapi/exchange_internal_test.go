@@ -1,11 +1,9 @@
 package adminapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 )
 
 // Which outcomes of an attempt leave open whether the server committed it.
@@ -41,47 +39,5 @@ func TestAttemptAmbiguity(t *testing.T) {
 		if x.ambiguous != tc.ambiguous {
 			t.Errorf("%s: ambiguous = %v, want %v", tc.name, x.ambiguous, tc.ambiguous)
 		}
-	}
-}
-
-// A detached context carries the caller's values, is cancelled with the
-// caller's cause, keeps the caller's deadline, and once released no longer
-// follows the caller.
-func TestDetach(t *testing.T) {
-	type key struct{}
-	cause := errors.New("stopping")
-	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
-	ctx, release := detach(parent)
-	defer release()
-	if ctx.Value(key{}) != "v" {
-		t.Error("the caller's values are lost")
-	}
-	if _, ok := ctx.Deadline(); ok {
-		t.Error("a deadline the caller does not have")
-	}
-	cancel(cause)
-	<-ctx.Done()
-	if !errors.Is(context.Cause(ctx), cause) || !errors.Is(ctx.Err(), context.Canceled) {
-		t.Errorf("cancelled with %v (%v), want %v", context.Cause(ctx), ctx.Err(), cause)
-	}
-
-	deadline := time.Now().Add(time.Hour)
-	parent2, cancel2 := context.WithDeadline(context.Background(), deadline)
-	defer cancel2()
-	ctx2, release2 := detach(parent2)
-	if d, ok := ctx2.Deadline(); !ok || !d.Equal(deadline) {
-		t.Errorf("deadline %v, %v; want %v", d, ok, deadline)
-	}
-	release2()
-	if ctx2.Err() == nil {
-		t.Error("a released context is still live")
-	}
-
-	parent3, cancel3 := context.WithCancel(context.Background())
-	ctx3, release3 := detach(parent3)
-	release3()
-	cancel3()
-	if !errors.Is(context.Cause(ctx3), context.Canceled) || errors.Is(context.Cause(ctx3), cause) {
-		t.Errorf("released context: cause %v", context.Cause(ctx3))
 	}
 }
