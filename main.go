@@ -4,11 +4,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"log"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/provider"
 )
@@ -26,10 +25,13 @@ func main() {
 		provider.QuietLogsUnlessRead()
 	}
 	stopProfiling := startProfiling()
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/tempo-tenancy/tempo",
-		Debug:   debug,
-	})
+	// providerserver.Serve, with the provider's own server around the
+	// framework's (provider.Protocol6).
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	err := tf6server.Serve("registry.terraform.io/tempo-tenancy/tempo", provider.Protocol6(provider.New(version)), opts...)
 	stopProfiling()
 	if err != nil {
 		log.Fatal(err)

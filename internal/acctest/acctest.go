@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
@@ -55,7 +54,7 @@ func (e *Env) Advance(d time.Duration) {
 // Factories serve the provider in-process, judging time by e's clock.
 func (e *Env) Factories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"tempo": providerserver.NewProtocol6WithError(provider.NewWithClock("test", e.Now)()),
+		"tempo": withError(provider.Protocol6(provider.NewWithClock("test", e.Now))),
 	}
 }
 
@@ -130,10 +129,16 @@ provider "tempo" {
 `, e.URL, AdminToken, Cluster)
 }
 
+// withError adapts a server constructor to terraform-plugin-testing's
+// factories.
+func withError(f func() tfprotov6.ProviderServer) func() (tfprotov6.ProviderServer, error) {
+	return func() (tfprotov6.ProviderServer, error) { return f(), nil }
+}
+
 // Factories serve the provider in-process to the CLI under test.
 func Factories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
-		"tempo": providerserver.NewProtocol6WithError(provider.New("test")()),
+		"tempo": withError(provider.Protocol6(provider.New("test"))),
 	}
 }
 

@@ -1,0 +1,50 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// While its call runs, the context a call hands the framework is the
+// call's: its values, its deadline, and its cancellation, cause and all,
+// reaching the contexts made from it. After the call it is no one's.
+func TestScopedContext(t *testing.T) {
+	type key struct{}
+	deadline := time.Now().Add(time.Hour)
+	parent, cancelDeadline := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+	defer cancelDeadline()
+	call, cancel := context.WithCancelCause(parent)
+	stopping := errors.New("stopping")
+
+	var held, child context.Context
+	_, _ = scoped(call, 0, func(ctx context.Context, _ int) (int, error) {
+		held = ctx
+		if ctx.Value(key{}) != "v" {
+			t.Error("the call's values are lost")
+		}
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+			t.Errorf("deadline %v, %v; want %v", d, ok, deadline)
+		}
+		var stop context.CancelFunc
+		child, stop = context.WithCancel(ctx) // as the framework does
+		defer stop()
+		cancel(stopping)
+		select {
+		case <-child.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("cancelling the call does not reach the contexts made from its context")
+		}
+		if !errors.Is(context.Cause(child), stopping) || !errors.Is(ctx.Err(), context.Canceled) {
+			t.Errorf("cancelled with %v (%v), want %v", context.Cause(child), ctx.Err(), stopping)
+		}
+		return 0, nil
+	})
+	if held.Value(key{}) != nil {
+		t.Error("the context still carries the call's values after the call")
+	}
+	if _, ok := held.Deadline(); ok || held.Err() != nil || held.Done() != nil {
+		t.Error("the context still follows the call after the call")
+	}
+}
