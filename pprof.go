@@ -6,14 +6,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
+	"sync/atomic"
 )
 
 // envPprofDir names a directory where each provider process writes a CPU
 // profile for its whole life and a heap profile when it exits, as
-// <pid>.cpu.pprof and <pid>.heap.pprof, and the bytes of heap still in use
-// then, after a collection, as <pid>.live; a CLI starts several provider
-// processes per run. Unset (the default), nothing is profiled.
+// <pid>.cpu.pprof and <pid>.heap.pprof, and the largest live heap it had,
+// in bytes, as <pid>.live-peak; a CLI starts several provider processes
+// per run. Unset (the default), nothing is profiled.
 //
 // Profiles hold stack samples, allocation sites and sizes, never memory
 // contents: no token, secret or configuration value can end up in them.
@@ -27,6 +29,8 @@ func startProfiling() (stop func()) {
 		return func() {}
 	}
 	prefix := filepath.Join(dir, fmt.Sprint(os.Getpid()))
+	var peak atomic.Uint64
+	watchLiveHeap(&peak)
 	cpu, err := os.Create(prefix + ".cpu.pprof")
 	if err != nil {
 		log.Printf("[WARN] %s: %v", envPprofDir, err)
@@ -53,10 +57,32 @@ func startProfiling() (stop func()) {
 		if err := pprof.WriteHeapProfile(heap); err != nil {
 			log.Printf("[WARN] %s: %v", envPprofDir, err)
 		}
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		if err := os.WriteFile(prefix+".live", []byte(fmt.Sprintln(m.HeapAlloc)), 0o644); err != nil {
+		if err := os.WriteFile(prefix+".live-peak", []byte(fmt.Sprintln(peak.Load())), 0o644); err != nil {
 			log.Printf("[WARN] %s: %v", envPprofDir, err)
 		}
 	}
 }
+
+// watchLiveHeap keeps in peak the largest heap found live by a collection,
+// reading it at the end of every collection: the heap in use at any other
+// moment counts garbage too, and the heap at exit only what a process
+// still holds once its server is gone.
+func watchLiveHeap(peak *atomic.Uint64) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var arm func()
+	arm = func() {
+		// A cleanup runs once a collection found its object unreachable.
+		runtime.AddCleanup(new(gcTick), func(struct{}) {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			arm()
+		}, struct{}{})
+	}
+	arm()
+}
+
+// gcTick is an object whose only use is to be collected; it holds a
+// pointer so that the allocator gives it a block of its own.
+type gcTick struct{ _ *byte }
