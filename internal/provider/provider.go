@@ -47,7 +47,7 @@ type tempoProvider struct {
 	now     func() time.Time
 }
 
-// New returns a constructor of the provider for providerserver.Serve.
+// New returns a constructor of the provider for Protocol6.
 func New(version string) func() provider.Provider {
 	return NewWithClock(version, time.Now)
 }

@@ -21,8 +21,9 @@ import (
 // call, with thousands of objects the larger part of its memory.
 //
 // The server hands the framework, for the calls made once per object, a
-// context that stands for the call's own until the call returns and for
-// none after: what the framework keeps is then a few hundred bytes a call.
+// context that stands for the call's own until the call returns and, after,
+// for a cancelled context without values: what the framework keeps is then
+// a few hundred bytes a call. (The calls made once per process keep theirs.)
 // Cancellation is unchanged: the framework's context is a child of the
 // call's, cancelled with it (gRPC cancels it when the call returns) and by
 // StopProvider.
@@ -31,9 +32,8 @@ import (
 // stores) are not offered through it; the provider has none
 // (TestServerOffersAllTheProviderHas).
 func Protocol6(newProvider func() provider.Provider) func() tfprotov6.ProviderServer {
-	framework := providerserver.NewProtocol6(newProvider())
 	return func() tfprotov6.ProviderServer {
-		return &server{ProviderServer: framework()}
+		return &server{ProviderServer: providerserver.NewProtocol6(newProvider())()}
 	}
 }
 
@@ -49,8 +49,13 @@ func scoped[Req, Resp any](ctx context.Context, req Req, f func(context.Context,
 	return f(c, req)
 }
 
-// returned is what a callContext stands for once its call has returned.
-var returned = context.Background()
+// returned is what a callContext stands for once its call has returned:
+// done, as the call is, and without the call's values.
+var returned = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // callContext is a context.Context that passes everything to the context
 // it holds, which it can change. While it holds a call's context, contexts
@@ -106,4 +111,28 @@ func (s *server) ValidateDataResourceConfig(ctx context.Context, req *tfprotov6.
 
 func (s *server) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
 	return scoped(ctx, req, s.ProviderServer.ReadDataSource)
+}
+
+func (s *server) GenerateResourceConfig(ctx context.Context, req *tfprotov6.GenerateResourceConfigRequest) (*tfprotov6.GenerateResourceConfigResponse, error) {
+	return scoped(ctx, req, s.ProviderServer.GenerateResourceConfig)
+}
+
+func (s *server) ValidateEphemeralResourceConfig(ctx context.Context, req *tfprotov6.ValidateEphemeralResourceConfigRequest) (*tfprotov6.ValidateEphemeralResourceConfigResponse, error) {
+	return scoped(ctx, req, s.ProviderServer.ValidateEphemeralResourceConfig)
+}
+
+func (s *server) OpenEphemeralResource(ctx context.Context, req *tfprotov6.OpenEphemeralResourceRequest) (*tfprotov6.OpenEphemeralResourceResponse, error) {
+	return scoped(ctx, req, s.ProviderServer.OpenEphemeralResource)
+}
+
+func (s *server) RenewEphemeralResource(ctx context.Context, req *tfprotov6.RenewEphemeralResourceRequest) (*tfprotov6.RenewEphemeralResourceResponse, error) {
+	return scoped(ctx, req, s.ProviderServer.RenewEphemeralResource)
+}
+
+func (s *server) CloseEphemeralResource(ctx context.Context, req *tfprotov6.CloseEphemeralResourceRequest) (*tfprotov6.CloseEphemeralResourceResponse, error) {
+	return scoped(ctx, req, s.ProviderServer.CloseEphemeralResource)
+}
+
+func (s *server) CallFunction(ctx context.Context, req *tfprotov6.CallFunctionRequest) (*tfprotov6.CallFunctionResponse, error) {
+	return scoped(ctx, req, s.ProviderServer.CallFunction)
 }

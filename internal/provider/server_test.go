@@ -50,6 +50,24 @@ func TestServerKeepsNoContextOfACallThatReturned(t *testing.T) {
 		"ReadDataSource": func(ctx context.Context) {
 			_, _ = srv.ReadDataSource(ctx, &tfprotov6.ReadDataSourceRequest{TypeName: "tempo_tenant"})
 		},
+		"GenerateResourceConfig": func(ctx context.Context) {
+			_, _ = srv.GenerateResourceConfig(ctx, &tfprotov6.GenerateResourceConfigRequest{TypeName: "tempo_tenant"})
+		},
+		"ValidateEphemeralResourceConfig": func(ctx context.Context) {
+			_, _ = srv.ValidateEphemeralResourceConfig(ctx, &tfprotov6.ValidateEphemeralResourceConfigRequest{TypeName: "tempo_token"})
+		},
+		"OpenEphemeralResource": func(ctx context.Context) {
+			_, _ = srv.OpenEphemeralResource(ctx, &tfprotov6.OpenEphemeralResourceRequest{TypeName: "tempo_token"})
+		},
+		"RenewEphemeralResource": func(ctx context.Context) {
+			_, _ = srv.RenewEphemeralResource(ctx, &tfprotov6.RenewEphemeralResourceRequest{TypeName: "tempo_token"})
+		},
+		"CloseEphemeralResource": func(ctx context.Context) {
+			_, _ = srv.CloseEphemeralResource(ctx, &tfprotov6.CloseEphemeralResourceRequest{TypeName: "tempo_token"})
+		},
+		"CallFunction": func(ctx context.Context) {
+			_, _ = srv.CallFunction(ctx, &tfprotov6.CallFunctionRequest{Name: "none"})
+		},
 	}
 	for name, call := range calls {
 		held := callOnce(call)
