@@ -29,8 +29,6 @@ func startProfiling() (stop func()) {
 		return func() {}
 	}
 	prefix := filepath.Join(dir, fmt.Sprint(os.Getpid()))
-	var peak atomic.Uint64
-	watchLiveHeap(&peak)
 	cpu, err := os.Create(prefix + ".cpu.pprof")
 	if err != nil {
 		log.Printf("[WARN] %s: %v", envPprofDir, err)
@@ -41,6 +39,8 @@ func startProfiling() (stop func()) {
 		_ = cpu.Close()
 		return func() {}
 	}
+	var peak atomic.Uint64
+	watchLiveHeap(&peak)
 	return func() {
 		pprof.StopCPUProfile()
 		_ = cpu.Close()
