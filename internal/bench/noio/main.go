@@ -6,7 +6,10 @@
 // fill the plan's unknown values with values of the size the server would
 // give; read returns the state as it is. With TEMPO_NOIO_PRIVATE=1, create
 // and update also keep an object version in private state, as the real
-// resources keep the ETag they send in If-Match.
+// resources keep the ETag they send in If-Match. With TEMPO_NOIO_SCOPED=1
+// it is served through the provider's own server (provider.Protocol6),
+// which lets go of what the framework keeps of every call, so that the
+// provider can be compared with the floor that server sets too.
 //
 // Served under the provider's own address, so that one configuration runs
 // against either through a development override. A test fixture only: it
@@ -30,6 +33,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/provider"
@@ -38,12 +42,19 @@ import (
 func main() {
 	// The same logging as the provider's, so that the floor is the floor.
 	provider.QuietLogsUnlessRead()
-	err := providerserver.Serve(context.Background(), func() fwprovider.Provider { return &noioProvider{real: provider.New("noio")()} },
-		providerserver.ServeOpts{Address: "registry.terraform.io/tempo-tenancy/tempo"})
+	newProvider := func() fwprovider.Provider { return &noioProvider{real: provider.New("noio")()} }
+	var err error
+	if os.Getenv("TEMPO_NOIO_SCOPED") == "1" {
+		err = tf6server.Serve(address, provider.Protocol6(newProvider))
+	} else {
+		err = providerserver.Serve(context.Background(), newProvider, providerserver.ServeOpts{Address: address})
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
 }
+
+const address = "registry.terraform.io/tempo-tenancy/tempo"
 
 // noioProvider has the real provider's name and schema, and configures
 // nothing.
