@@ -3,6 +3,7 @@ package adminapi
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -111,8 +112,45 @@ func collectStrings(v any, out *[]string) {
 	}
 }
 
+// spellKey spells a sensitive JSON key the way a server might: each bit of
+// spelling upper-cases one letter, and the high bits replace "k" by the
+// Kelvin sign and "s" by the long s, both of which encoding/json folds to
+// the ASCII letter when it matches a key to a field.
+func spellKey(spelling uint16) string {
+	base := []string{"token", "secret", "password"}[int(spelling>>12)%3]
+	var b strings.Builder
+	for i, r := range base {
+		switch {
+		case r == 'k' && spelling&(1<<10) != 0:
+			r = '\u212a'
+		case r == 's' && spelling&(1<<11) != 0:
+			r = '\u017f'
+		case spelling&(1<<i) != 0:
+			r = unicode.ToUpper(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// shapeBody puts value under key in a JSON body of the given shape: the
+// low two bits nest it that deep, each level an array or an object as the
+// next bits say, beside other members that must stay readable.
+func shapeBody(key, value, note string, shape uint8) []byte {
+	var v any = map[string]any{key: value, "name": "team-a-otel"}
+	for level := range int(shape % 4) {
+		if shape&(4<<level) != 0 {
+			v = []any{v, "beside"}
+		} else {
+			v = map[string]any{"items": v, "status": "active"}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"data": v, "note": note})
+	return b
+}
+
 func FuzzLogRedaction(f *testing.F) {
-	f.Fuzz(func(t *testing.T, token string, body []byte, header string, at uint8) {
+	f.Fuzz(func(t *testing.T, token string, body []byte, header string, at uint8, secret string, spelling uint16, shape uint8) {
 		token = strings.TrimSpace(token)
 		if token == "" {
 			t.Skip()
@@ -155,6 +193,33 @@ func FuzzLogRedaction(f *testing.F) {
 					t.Fatalf("the token survives as %q in %q", form, s)
 				}
 			}
+		}
+
+		// A token secret in a create response, under any spelling of a
+		// sensitive key and at any depth, never reaches the record; what
+		// is beside it does.
+		secret = "zq" + secret
+		const note = "visible-note-7Q"
+		key := spellKey(spelling)
+		records = nil
+		c.logRequest(context.Background(), req, nil, &http.Response{StatusCode: 201, Header: http.Header{}}, shapeBody(key, secret, note, shape), 1, time.Now(), nil)
+		logged, _ := records[0]["response_body"].(string)
+		escaped, _ := json.Marshal(secret)
+		for _, form := range []string{secret, string(escaped[1 : len(escaped)-1])} {
+			if strings.Contains(logged, form) {
+				t.Fatalf("a token secret under %q survives as %q in %q", key, form, logged)
+			}
+		}
+		// The note is scrubbed only if the admin token could be part of it.
+		if !strings.ContainsAny(token, `{}":,\`) && !strings.Contains(note, token) && !strings.Contains(logged, note) {
+			t.Fatalf("the record lost what is not secret: %q", logged)
+		}
+		// Keys not sensitive are kept, however close to one they are.
+		records = nil
+		near := strings.TrimSuffix(key, string([]rune(key)[len([]rune(key))-1:])) + "_id"
+		c.logRequest(context.Background(), req, nil, &http.Response{StatusCode: 200, Header: http.Header{}}, shapeBody(near, note, "n", shape), 1, time.Now(), nil)
+		if logged, _ := records[0]["response_body"].(string); !strings.ContainsAny(token, `{}":,\_`) && !strings.Contains(note, token) && !strings.Contains(logged, note) {
+			t.Fatalf("a value under %q, which is not a sensitive key, was hidden: %q", near, logged)
 		}
 	})
 }

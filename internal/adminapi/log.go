@@ -14,7 +14,21 @@ import (
 )
 
 // sensitiveKeys are JSON keys whose values never reach a log record.
-var sensitiveKeys = map[string]bool{"token": true, "secret": true, "password": true}
+var sensitiveKeys = []string{"token", "secret", "password"}
+
+// isSensitiveKey tells whether a JSON object key names a secret. It
+// matches keys the way encoding/json matches them to struct fields:
+// without regard to case, by Unicode simple folding (so "TOKEN", and
+// "toKen" with the Kelvin sign, are "token"), since a key the decoder
+// would take as the secret must never be logged.
+func isSensitiveKey(k string) bool {
+	for _, s := range sensitiveKeys {
+		if strings.EqualFold(k, s) {
+			return true
+		}
+	}
+	return false
+}
 
 const redacted = "(sensitive)"
 
@@ -86,7 +100,7 @@ func redactValue(v any, scrub func(string) string) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, val := range t {
-			if sensitiveKeys[k] {
+			if isSensitiveKey(k) {
 				if s, ok := val.(string); ok && s == "" {
 					out[k] = s
 					continue

@@ -225,3 +225,45 @@ func TestEchoedTokenIsScrubbedFromTheLog(t *testing.T) {
 		}
 	}
 }
+
+// encoding/json matches object keys to struct fields without regard to
+// case (Unicode simple folding: "TOKEN", "Token", "toKen" with the Kelvin
+// sign, "ſecret" with the long s), so a server that spells the key another
+// way still hands the client the secret. No such spelling may carry it
+// into a log record, at any depth of the body.
+func TestTokenSecretUnderAnySpellingIsRedacted(t *testing.T) {
+	const secret = "dGVhbS1hLW90ZWw6c2VjcmV0LXZhbHVlLTQ4MjE="
+	const other = "dGVhbS1hLW90ZWw6b3RoZXItdmFsdWUtOTkxNw=="
+	for _, key := range []string{"token", "Token", "TOKEN", "toKen", "tO\u212aen", "Secret", "\u017fecret", "PASSWORD"} {
+		t.Run(key, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("ETag", `"1"`)
+				w.WriteHeader(http.StatusCreated)
+				k, _ := json.Marshal(key)
+				plain := ""
+				if !strings.EqualFold(key, "token") {
+					plain = fmt.Sprintf(`"token":%q,`, other)
+				}
+				_, _ = fmt.Fprintf(w, `{"name":"team-a-otel","access_policy":"w","status":"active",%s"nested":[{%s:%q}],%s:%q}`, plain, k, secret, k, secret)
+			}))
+			defer srv.Close()
+			logs := &captureLog{}
+			c := newClient(t, srv.URL, func(c *adminapi.Config) { c.Logger = logs.log })
+			tk, err := c.CreateToken(ctx, adminapi.Token{Name: "team-a-otel", AccessPolicy: "w"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.EqualFold(key, "token") && tk.Secret.Reveal() != secret {
+				t.Errorf("the client did not decode the secret under %q", key)
+			}
+			text := logs.text()
+			if !strings.Contains(text, "team-a-otel") {
+				t.Fatalf("the response body is not in the log: %s", text)
+			}
+			if strings.Contains(text, secret) || strings.Contains(text, other) {
+				t.Errorf("the log carries a token secret sent under %q:\n%s", key, text)
+			}
+		})
+	}
+}
