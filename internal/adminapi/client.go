@@ -79,8 +79,9 @@ type Config struct {
 	// AllowedEndpoints restricts where the admin token may be sent: host
 	// suffixes (".svc", "tempo.example.internal") and CIDRs ("10.0.0.0/8").
 	// Over https:// a matching suffix is enough. Over http:// every address
-	// dialled must also be loopback, private, link-local or inside a listed
-	// CIDR, whatever suffix matched: the token travels in clear text.
+	// dialled must also be loopback, private (not link-local: cloud
+	// metadata services answer there) or inside a listed CIDR, whatever
+	// suffix matched: the token travels in clear text.
 	AllowedEndpoints []string
 
 	// UserAgent defaults to DefaultUserAgent.

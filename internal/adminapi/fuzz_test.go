@@ -267,6 +267,54 @@ func FuzzAllowedEndpoints(f *testing.F) {
 				}
 			}
 		}
+
+		// And the other way: what no entry names is refused. A name no
+		// suffix ends with, at an address no CIDR holds, never receives
+		// the token; nor, over http, a public or link-local address
+		// outside the CIDRs, whatever the name.
+		inPrefixes := func(a netip.Addr) bool {
+			for _, p := range g.prefixes {
+				if p.Contains(a) {
+					return true
+				}
+			}
+			return false
+		}
+		const stranger = "stranger.zz-not-listed"
+		for _, s := range g.suffixes {
+			if strings.HasSuffix(stranger, s) || strings.HasSuffix(stranger, "."+s) {
+				t.Skip("a suffix names the probe host")
+			}
+		}
+		if g.nameAllowed(stranger) {
+			t.Fatalf("entries %q admit %q, which none of them names", entries, stranger)
+		}
+		for _, a := range []netip.Addr{netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("2001:db8::7"),
+			netip.MustParseAddr("10.9.8.7"), netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254")} {
+			if inPrefixes(a) {
+				continue
+			}
+			if err := g.checkAddr(stranger, a); !errors.Is(err, ErrEndpointRefused) {
+				t.Fatalf("entries %q: %s at %v admitted (%v)", entries, stranger, a, err)
+			}
+			if !a.IsPrivate() || a.IsLinkLocalUnicast() || a == netip.MustParseAddr("fd00:ec2::254") {
+				for _, s := range g.suffixes {
+					host := "admin" + s
+					if !strings.HasPrefix(s, ".") {
+						host = "admin." + s
+					}
+					if err := g.checkAddr(host, a); https == (err != nil) {
+						t.Fatalf("entries %q, %s: %s at %v: %v", entries, scheme, host, a, err)
+					}
+				}
+			}
+		}
+		// Addresses spelled as names are refused, whatever is listed.
+		for _, host := range []string{"0x7f.0.0.1", "010.0.0.1", "127.1", "2130706433"} {
+			if done, err := g.checkStatic(host); !done || !errors.Is(err, ErrEndpointRefused) {
+				t.Fatalf("entries %q admit the address spelling %q", entries, host)
+			}
+		}
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ var clusterLocalSuffixes = []string{".svc", ".cluster.local"}
 //   - without it: anywhere over HTTPS.
 //
 // And over plain HTTP, in both cases, only to addresses that are loopback,
-// private-range, link-local or inside a listed CIDR, whatever the name: a
+// private-range (but not link-local) or inside a listed CIDR, whatever the name: a
 // matching suffix (".svc") or a cluster-local name says where the operator
 // expects the endpoint, not that the path to it is private, and the token
 // would cross that path in clear text.
@@ -58,6 +59,9 @@ func newGuard(scheme string, allowed []string, r Resolver) (*guard, error) {
 				a = a.Unmap().WithZone("")
 				g.prefixes = append(g.prefixes, netip.PrefixFrom(a, a.BitLen()))
 				continue
+			}
+			if numericName(entry) {
+				return nil, fmt.Errorf("allowed_endpoints: %q ends in a number, so it would match addresses written as names (such as 127.1 or 0x7f.0.0.1); name addresses with a CIDR, such as \"10.0.0.1/32\"", raw)
 			}
 			if !validSuffix(entry) {
 				return nil, fmt.Errorf("allowed_endpoints: %q is neither a host suffix (such as \".svc\", in ASCII: punycode for international names) nor a CIDR", raw)
@@ -135,9 +139,38 @@ func clusterLocal(host string) bool {
 	return false
 }
 
+// metadataAddrs are cloud metadata services on addresses of a private
+// range (AWS's IPv6 one); the IPv4 one, 169.254.169.254, is link-local.
+var metadataAddrs = []netip.Addr{netip.MustParseAddr("fd00:ec2::254")}
+
+// privateAddr tells whether clear text to a is clear text inside the
+// cluster's network. Link-local addresses are not: they are where cloud
+// metadata services answer, never an admin API's Service.
 func privateAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast()
+	a = a.Unmap().WithZone("")
+	if a.IsLinkLocalUnicast() || slices.Contains(metadataAddrs, a) {
+		return false
+	}
+	return a.IsLoopback() || a.IsPrivate()
+}
+
+// numericName tells whether a host name, or a suffix, ends in a label that
+// is a number (decimal, octal with a leading 0, or hex with 0x). No DNS name
+// ends so; such a "name" is an address spelled in a form that some
+// resolvers accept (0x7f.0.0.1, 010.0.0.1, 127.1, 2130706433), which a
+// suffix such as ".1" would otherwise match.
+func numericName(s string) bool {
+	s = strings.TrimRight(strings.ToLower(s), ".")
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	digits := last
+	if h, ok := strings.CutPrefix(last, "0x"); ok {
+		digits = h
+		if digits == "" {
+			return true
+		}
+		return strings.Trim(digits, "0123456789abcdef") == ""
+	}
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // checkStatic decides what can be decided from the URL alone. It returns
@@ -145,6 +178,11 @@ func privateAddr(a netip.Addr) bool {
 func (g *guard) checkStatic(host string) (done bool, err error) {
 	if a, perr := netip.ParseAddr(host); perr == nil {
 		return true, g.checkAddr(host, a)
+	}
+	if numericName(host) {
+		return true, &Error{Op: "connect to " + host, kind: ErrEndpointRefused,
+			Message: "the host is an IP address in a non-canonical spelling (hex, octal, or with parts left out), which resolvers read differently",
+			Hint:    "Write the address in its usual form, such as 10.0.0.1, or use the Service's DNS name"}
 	}
 	if g.cleartext {
 		return false, nil // every resolved address is checked
@@ -154,7 +192,7 @@ func (g *guard) checkStatic(host string) (done bool, err error) {
 
 // checkAddr decides whether the token may be sent to host at address a.
 func (g *guard) checkAddr(host string, a netip.Addr) error {
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
 	if g.prefixAllowed(a) {
 		return nil
 	}

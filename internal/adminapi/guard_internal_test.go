@@ -20,7 +20,17 @@ func TestAllowedSuffixIsNoLicenceForClearText(t *testing.T) {
 		{"http", []string{".svc"}, "203.0.113.10", false},
 		{"http", []string{".svc"}, "10.1.2.3", true},
 		{"http", []string{".svc"}, "127.0.0.1", true},
-		{"http", []string{".svc"}, "fe80::1", true},
+		// Link-local addresses are where cloud metadata services answer
+		// (169.254.169.254, fd00:ec2::254): not a private path to the
+		// admin API, unless a CIDR names them.
+		{"http", []string{".svc"}, "fe80::1", false},
+		{"http", []string{".svc"}, "169.254.169.254", false},
+		{"http", []string{".svc"}, "fd00:ec2::254", false},
+		{"http", []string{".svc"}, "fd00:ec2::1", true},
+		{"http", nil, "169.254.169.254", false},
+		{"http", nil, "::ffff:169.254.169.254", false},
+		{"http", []string{"169.254.0.0/16"}, "169.254.169.254", true},
+		{"http", []string{"fe80::/10"}, "fe80::1", true},
 		{"http", []string{".svc", "203.0.113.0/24"}, "203.0.113.10", true},
 		{"https", []string{".svc"}, "203.0.113.10", true},
 	} {
@@ -38,13 +48,17 @@ func TestAllowedSuffixIsNoLicenceForClearText(t *testing.T) {
 	}
 }
 
-// Suffixes name hosts; an address literal is judged by CIDRs alone.
+// Suffixes name hosts; an address literal is judged by CIDRs alone, and a
+// suffix that could only match an address is refused.
 func TestSuffixDoesNotMatchAddressLiterals(t *testing.T) {
-	g, err := newGuard("https", []string{".10"}, nil)
+	if _, err := newGuard("https", []string{".10"}, nil); err == nil {
+		t.Fatal("suffix \".10\" accepted")
+	}
+	g, err := newGuard("https", []string{".example"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := g.checkAddr("203.0.113.10", netip.MustParseAddr("203.0.113.10")); !errors.Is(err, ErrEndpointRefused) {
-		t.Fatalf("suffix \".10\" admitted an address literal: %v", err)
+		t.Fatalf("a suffix admitted an address literal: %v", err)
 	}
 }

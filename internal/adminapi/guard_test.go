@@ -30,6 +30,13 @@ func TestGuardRefusesAtConfiguration(t *testing.T) {
 		{"clear text to a public IPv6 address", "http://[2001:db8::1]:3100", nil, "clear text"},
 		{"address outside allowed CIDRs", "https://192.168.1.10:3100", []string{"10.0.0.0/8"}, "outside allowed_endpoints"},
 		{"loopback outside allowed CIDRs", "http://127.0.0.1:3100", []string{"10.0.0.0/8", ".svc"}, "outside allowed_endpoints"},
+		{"clear text to the metadata endpoint", "http://169.254.169.254", nil, "clear text"},
+		{"clear text to an IPv6 metadata endpoint", "http://[fd00:ec2::254]", nil, "clear text"},
+		{"clear text to a link-local address", "http://[fe80::1%25eth0]:3100", nil, "clear text"},
+		{"hex spelling of an address", "http://0x7f.0.0.1:3100", nil, "address"},
+		{"octal spelling of an address", "http://010.0.0.1:3100", []string{".svc"}, "address"},
+		{"short spelling of an address", "https://127.1:3100", nil, "address"},
+		{"decimal spelling of an address", "https://2130706433:3100", nil, "address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +49,9 @@ func TestGuardRefusesAtConfiguration(t *testing.T) {
 }
 
 func TestGuardRejectsBadEntries(t *testing.T) {
-	for _, entry := range []string{"", "10.0.0.0/33", "http://x.svc", "*.svc", "a b"} {
+	// Entries that look numeric would match spellings of addresses that
+	// some resolvers accept (0x7f.0.0.1, 010.0.0.1, 127.1) by suffix.
+	for _, entry := range []string{"", "10.0.0.0/33", "http://x.svc", "*.svc", "a b", ".1", "0.1", "1", ".0x1", "a.0x7f", "x.010"} {
 		_, err := adminapi.New(adminapi.Config{URL: "https://x.svc", Token: adminToken, AllowedEndpoints: []string{entry}})
 		if err == nil || !strings.Contains(err.Error(), "allowed_endpoints") {
 			t.Errorf("entry %q: err = %v, want an allowed_endpoints error", entry, err)

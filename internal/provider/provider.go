@@ -155,7 +155,9 @@ func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"allowed_endpoints": schema.ListAttribute{
 				MarkdownDescription: "The network boundary: host suffixes (`.svc`, `tempo.example.internal`) and CIDRs (`10.0.0.0/8`) the admin token may be sent to. " +
 					"A host is allowed when its name matches a suffix or, for CIDRs, when every address it is dialled at lies inside one. " +
-					"Without this list, plain `http://` is still refused for hosts that are not loopback, private-range or cluster-local (`*.svc`, `*.cluster.local`).",
+					"Without this list, plain `http://` is still refused for hosts that are not loopback, private-range or cluster-local (`*.svc`, `*.cluster.local`); " +
+					"link-local addresses and `fd00:ec2::254`, where cloud metadata services answer, count as public unless a CIDR names them. " +
+					"A suffix may not end in a number (`.1`): name addresses with CIDRs (`10.0.0.1/32`).",
 				Optional:    true,
 				ElementType: types.StringType,
 				Validators: []validator.List{
