@@ -82,10 +82,20 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
 			},
 			"name_prefix": schema.StringAttribute{
-				MarkdownDescription: "Creates a unique name beginning with this prefix: a `-` (unless the prefix ends in `-` or `_`) and 12 random characters are appended. 1 to 100 characters of lower-case letters, digits, `_` and `-`.",
-				Optional:            true,
-				Validators:          []validator.String{namePrefix()},
-				PlanModifiers:       replace,
+				MarkdownDescription: "Creates a unique name beginning with this prefix: a `-` (unless the prefix ends in `-` or `_`) and 12 random characters are appended. 1 to 100 characters of lower-case letters, digits, `_` and `-`. " +
+					"Changing it replaces the token; setting it on an imported token whose name begins with it does not.",
+				Optional:   true,
+				Validators: []validator.String{namePrefix()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
+					func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+						var name types.String
+						resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+						resp.RequiresReplace = !(imported(ctx, req.Private) && req.StateValue.IsNull() && !req.PlanValue.IsUnknown() &&
+							prefixedBy(name.ValueString(), req.PlanValue.ValueString()))
+					},
+					"Replaces the token when the prefix changes; an imported token whose name begins with the prefix is kept.",
+					"Replaces the token when the prefix changes; an imported token whose name begins with the prefix is kept.",
+				)},
 			},
 			"display_name": schema.StringAttribute{
 				MarkdownDescription: "Human-readable name. Changing it replaces the token; omitting it and setting it to the token's name are the same.",
@@ -113,8 +123,11 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				Optional:   true,
 				Validators: []validator.String{rfc3339WholeSeconds()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
-					func(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-						resp.RequiresReplace = !sameInstant(req.PlanValue.ValueString(), req.StateValue.ValueString())
+					func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+						var lifetime types.String
+						resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("expire_after"), &lifetime)...)
+						resp.RequiresReplace = !sameInstant(req.PlanValue.ValueString(), req.StateValue.ValueString()) &&
+							!adoptsExpiration(ctx, req.Private, req.PlanValue, lifetime)
 					},
 					"Replaces the token when the expiration names another instant.",
 					"Replaces the token when the expiration names another instant.",
@@ -122,10 +135,17 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 			"expire_after": schema.StringAttribute{
 				MarkdownDescription: "Lifetime of the token, as a Go duration such as `720h`: it expires this long after it is created. " +
-					"Conflicts with `expiration`; needs `name_prefix`, since a rotated token needs a new name. Changing it replaces the token.",
-				Optional:      true,
-				Validators:    []validator.String{duration()},
-				PlanModifiers: replace,
+					"Conflicts with `expiration`; needs `name_prefix`, since a rotated token needs a new name. Changing it replaces the token; " +
+					"setting it on an imported token does not: that token keeps the expiration the server reports, and its successors get the lifetime.",
+				Optional:   true,
+				Validators: []validator.String{duration()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
+					func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+						resp.RequiresReplace = !(imported(ctx, req.Private) && req.StateValue.IsNull())
+					},
+					"Replaces the token when the lifetime changes; an imported token keeps its expiration.",
+					"Replaces the token when the lifetime changes; an imported token keeps its expiration.",
+				)},
 			},
 			"early_rotation_window": schema.StringAttribute{
 				MarkdownDescription: "How long before the token expires a plan replaces it, as a Go duration such as `168h`; shorter than `expire_after`, which it needs. " +
@@ -246,17 +266,29 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if !req.State.Raw.IsNull() {
 		var state tokenModel
 		resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
-		if r.rotationDue(plan, state) {
+		adopting := imported(ctx, req.Private)
+		if !adopting && r.rotationDue(plan, state) {
 			plan.ReadyForRotation = types.BoolValue(true)
 			resp.RequiresReplace.Append(path.Root("ready_for_rotation"))
 			resp.Diagnostics.AddAttributeWarning(path.Root("ready_for_rotation"), fmt.Sprintf("Token %q is due for rotation", state.Name.ValueString()),
 				fmt.Sprintf("It expires at %s, within early_rotation_window (%s): this plan replaces it.",
 					state.ExpiresAt.ValueString(), plan.EarlyRotationWindow.ValueString()))
 		}
-		replaced := !plan.NamePrefix.Equal(state.NamePrefix) || plan.ReadyForRotation.ValueBool() || !plan.ExpireAfter.Equal(state.ExpireAfter) ||
+		// An imported token takes on the prefix its name begins with and the
+		// lifetime of the configuration without being replaced.
+		adoptsPrefix := adopting && state.NamePrefix.IsNull() && !plan.NamePrefix.IsUnknown() && prefixedBy(state.Name.ValueString(), plan.NamePrefix.ValueString())
+		adoptsLifetime := adopting && state.ExpireAfter.IsNull()
+		replaced := (!plan.NamePrefix.Equal(state.NamePrefix) && !adoptsPrefix) || plan.ReadyForRotation.ValueBool() ||
+			(!plan.ExpireAfter.Equal(state.ExpireAfter) && !adoptsLifetime) ||
 			!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) ||
 			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
-			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()))
+			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) &&
+				!adoptsExpiration(ctx, req.Private, plan.Expiration, plan.ExpireAfter))
+		if adopting && !replaced && adoptsLifetime && !plan.ExpireAfter.IsNull() && state.ExpiresAt.IsNull() {
+			resp.Diagnostics.AddAttributeWarning(path.Root("expire_after"), fmt.Sprintf("Imported token %q never expires", state.Name.ValueString()),
+				"The server reports no expiration for it, so its rotation window never opens: it is kept as it is, and only its replacements "+
+					"get the lifetime of expire_after. Replace it (-replace) once its consumers can take a new secret.")
+		}
 		if replaced && !config.Name.IsNull() && plan.Name.Equal(state.Name) {
 			resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token %q would be replaced under the same name", state.Name.ValueString()),
 				"Tokens are immutable, so this change replaces the token, and the admin API never lets a token name be used again, even after revocation. "+
@@ -492,13 +524,17 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) && !plan.Expiration.Equal(state.Expiration) ||
+	if !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) && !plan.Expiration.Equal(state.Expiration) &&
+		!adoptsExpiration(ctx, req.Private, plan.Expiration, plan.ExpireAfter) ||
 		!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) {
 		resp.Diagnostics.AddError(fmt.Sprintf("Token %q cannot be updated", state.Name.ValueString()),
 			"Tokens are immutable and this change should have replaced the token; this is a bug in the provider. Run plan again, or use -replace.")
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	// Once the configuration is recorded, the token is managed like any
+	// other: a later change of prefix or lifetime replaces it.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, nil)...)
 	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
@@ -523,7 +559,41 @@ func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStat
 	if name == "" {
 		return
 	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importedKey, []byte("true"))...)
 	resp.Diagnostics.AddWarning(fmt.Sprintf("Imported token %q has no secret", name),
 		"The admin API shows a token's secret only once, when it is created, so the imported token's token attribute stays null. "+
 			"If something needs the secret, replace the token (with name_prefix) so that Terraform creates it and keeps the new secret.")
+}
+
+// importedKey marks, in private state, a token imported and not yet
+// updated to its configuration: the first plan after an import takes the
+// configuration's name_prefix (when the name begins with it) and lifetime
+// as they are, in place, instead of replacing, and so revoking, a token
+// that someone holds the secret of.
+const importedKey = "imported"
+
+func imported(ctx context.Context, p privateReader) bool {
+	if p == nil {
+		return false
+	}
+	b, diags := p.GetKey(ctx, importedKey)
+	return !diags.HasError() && string(b) == "true"
+}
+
+// prefixedBy tells whether name is one that name_prefix could have made.
+func prefixedBy(name, prefix string) bool {
+	if prefix == "" {
+		return false
+	}
+	if !strings.HasSuffix(prefix, "-") && !strings.HasSuffix(prefix, "_") {
+		prefix += "-"
+	}
+	return len(name) > len(prefix) && strings.HasPrefix(name, prefix)
+}
+
+// adoptsExpiration tells whether an imported token's expiration, which the
+// configuration leaves out for a lifetime (expire_after), is kept as the
+// server reports it.
+func adoptsExpiration(ctx context.Context, p privateReader, planned, lifetime types.String) bool {
+	return imported(ctx, p) && planned.IsNull() && !lifetime.IsNull()
 }

@@ -1,0 +1,128 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/acctest"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+)
+
+// Importing a live token into a rotating configuration brings it under
+// management without replacing it: its generated name matches the
+// configured prefix, its lifetime is the server's expiration, and whoever
+// holds its secret keeps a working token. Only a later plan inside the
+// rotation window replaces it.
+func TestAccTokenImportIntoRotatingConfiguration(t *testing.T) {
+	env := acctest.Start(t)
+	ctx := context.Background()
+	for _, tn := range []string{"team-a", "team-b"} {
+		if _, err := env.Client.CreateTenant(ctx, adminapi.Tenant{Name: tn, Cluster: acctest.Cluster}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.Client.CreateAccessPolicy(ctx, adminapi.AccessPolicy{Name: "team-a-write", Scopes: []string{"traces:write"},
+		Realms: []adminapi.Realm{{Tenant: "team-a", Cluster: acctest.Cluster}}}); err != nil {
+		t.Fatal(err)
+	}
+	const name = "collector-4k2m9x7q1z0p"
+	live, err := env.Client.CreateToken(ctx, adminapi.Token{Name: name, AccessPolicy: "team-a-write",
+		Expiration: env.Now().Add(300 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := live.Secret.Reveal()
+	imports := `
+import {
+  to = tempo_tenant.a
+  id = "team-a"
+}
+import {
+  to = tempo_tenant.b
+  id = "team-b"
+}
+import {
+  to = tempo_access_policy.write_a
+  id = "team-a-write"
+}
+import {
+  to = tempo_token.w
+  id = "` + name + `"
+}
+`
+	token := `
+resource "tempo_token" "w" {
+  name_prefix           = "collector"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  revoke_on_destroy     = false
+  lifecycle {
+    create_before_destroy = true
+  }
+}`
+	cfg := env.ProviderConfig() + tokenBase + token
+	works := func(s *terraform.State) error {
+		if got := attr(s, "tempo_token.w", "name"); got != name {
+			return fmt.Errorf("the token under management is %q, want the imported %q", got, name)
+		}
+		if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", secret); code != http.StatusOK {
+			return fmt.Errorf("the imported token stopped working: HTTP %d", code)
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg + imports,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionUpdate),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("expires_at"), knownvalue.StringExact(live.Expiration)),
+					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("revoke_on_destroy"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("name_prefix"), knownvalue.StringExact("collector")),
+				},
+				Check: works,
+			},
+			{
+				// Outside the window (300h - 168h): nothing to do.
+				PreConfig: func() { env.Advance(100 * time.Hour) },
+				Config:    cfg,
+				PlanOnly:  true,
+			},
+			{
+				// Inside it: the plan rotates, and the imported token, left to
+				// expire, keeps working.
+				PreConfig: func() { env.Advance(40 * time.Hour) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy)},
+				},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") == name {
+						return fmt.Errorf("the token was not rotated inside its window")
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", secret); code != http.StatusOK {
+						return fmt.Errorf("the imported token, left to expire, was revoked by the rotation: HTTP %d", code)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
