@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -119,6 +120,80 @@ resource "tempo_token" "w" {
 					}
 					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", secret); code != http.StatusOK {
 						return fmt.Errorf("the imported token, left to expire, was revoked by the rotation: HTTP %d", code)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// revoke_on_destroy = false set in the plan that would rotate a token
+// applies to that token: the rotation waits one plan, so the token it
+// replaces keeps working. A change that replaces the token at once is
+// refused at plan rather than revoke a token the configuration says to
+// leave.
+func TestAccTokenRevokeOnDestroyChangedWithAReplacement(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := func(display string, revoke bool) string {
+		return env.ProviderConfig() + tokenBase + fmt.Sprintf(`
+resource "tempo_token" "w" {
+  name_prefix           = "collector"
+  display_name          = %q
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  revoke_on_destroy     = %v
+  lifecycle {
+    create_before_destroy = true
+  }
+}`, display, revoke)
+	}
+	var first, firstSecret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("one", true),
+				Check: func(s *terraform.State) error {
+					first, firstSecret = attr(s, "tempo_token.w", "name"), attr(s, "tempo_token.w", "token")
+					return nil
+				},
+			},
+			{
+				// A replacing change and the new setting at once: refused.
+				Config:      cfg("two", false),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`revoke_on_destroy changes in the plan that replaces it`),
+			},
+			{
+				// Inside the window, with the new setting: recorded first.
+				PreConfig:          func() { env.Advance(560 * time.Hour) },
+				Config:             cfg("one", false),
+				ExpectNonEmptyPlan: true, // the rotation, next
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionUpdate)},
+				},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") != first {
+						return fmt.Errorf("the token was replaced in the plan that changed revoke_on_destroy")
+					}
+					return nil
+				},
+			},
+			{
+				// The next plan rotates, and leaves the old token working.
+				Config: cfg("one", false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") == first {
+						return fmt.Errorf("the token was not rotated")
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", firstSecret); code != http.StatusOK {
+						return fmt.Errorf("the rotated token was revoked although revoke_on_destroy = false: HTTP %d", code)
 					}
 					return nil
 				},

@@ -165,7 +165,9 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 			"revoke_on_destroy": schema.BoolAttribute{
 				MarkdownDescription: "Whether destroying or replacing the token revokes it. `false` leaves it to expire on its own, so consumers keep a working token " +
-					"until they pick up its replacement; it needs `expiration` or `expire_after`, so that nothing is left working forever. Defaults to `true`.",
+					"until they pick up its replacement; it needs `expiration` or `expire_after`, so that nothing is left working forever. Defaults to `true`. " +
+					"The value a token was applied with is what its destruction does, so a change of it is applied on its own: a plan that changes it and replaces the token for another reason is refused, " +
+					"and a rotation that falls due meanwhile waits for the next plan. Every plan that replaces a token says whether the old one is revoked or left working.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(true),
@@ -267,23 +269,46 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		var state tokenModel
 		resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
 		adopting := imported(ctx, req.Private)
-		if !adopting && r.rotationDue(plan, state) {
+		// An imported token takes on the prefix its name begins with and the
+		// lifetime of the configuration without being replaced.
+		adoptsPrefix := adopting && state.NamePrefix.IsNull() && !plan.NamePrefix.IsUnknown() && prefixedBy(state.Name.ValueString(), plan.NamePrefix.ValueString())
+		adoptsLifetime := adopting && state.ExpireAfter.IsNull()
+		changed := (!plan.NamePrefix.Equal(state.NamePrefix) && !adoptsPrefix) ||
+			(!plan.ExpireAfter.Equal(state.ExpireAfter) && !adoptsLifetime) ||
+			!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) ||
+			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
+			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) &&
+				!adoptsExpiration(ctx, req.Private, plan.Expiration, plan.ExpireAfter))
+		due := !adopting && r.rotationDue(plan, state)
+		// What destroying the replaced token does is what its state says:
+		// with create_before_destroy it is destroyed from its own state,
+		// after its replacement exists, with nothing of this plan. So a
+		// change of revoke_on_destroy is applied first, on its own: a
+		// rotation waits for the next plan, and a change that replaces the
+		// token now is refused.
+		flips := !plan.RevokeOnDestroy.IsUnknown() && !state.RevokeOnDestroy.IsNull() && !plan.RevokeOnDestroy.Equal(state.RevokeOnDestroy)
+		if flips && (changed || due) {
+			name, now := state.Name.ValueString(), plan.RevokeOnDestroy.ValueBool()
+			if changed {
+				resp.Diagnostics.AddAttributeError(path.Root("revoke_on_destroy"), fmt.Sprintf("Token %q: revoke_on_destroy changes in the plan that replaces it", name),
+					fmt.Sprintf("This plan replaces the token and sets revoke_on_destroy = %v, but the token being replaced was applied with revoke_on_destroy = %v, "+
+						"and that is what its destruction would do. Apply the change of revoke_on_destroy on its own first (it changes nothing on the server), "+
+						"then the change that replaces the token.", now, !now))
+				return
+			}
+			due = false
+			resp.Diagnostics.AddAttributeWarning(path.Root("revoke_on_destroy"), fmt.Sprintf("Rotation of token %q waits for the next plan", name),
+				fmt.Sprintf("It is due for rotation, and revoke_on_destroy changes to %v: this apply records the new setting, "+
+					"and the next plan rotates the token under it.", now))
+		}
+		if due {
 			plan.ReadyForRotation = types.BoolValue(true)
 			resp.RequiresReplace.Append(path.Root("ready_for_rotation"))
 			resp.Diagnostics.AddAttributeWarning(path.Root("ready_for_rotation"), fmt.Sprintf("Token %q is due for rotation", state.Name.ValueString()),
 				fmt.Sprintf("It expires at %s, within early_rotation_window (%s): this plan replaces it.",
 					state.ExpiresAt.ValueString(), plan.EarlyRotationWindow.ValueString()))
 		}
-		// An imported token takes on the prefix its name begins with and the
-		// lifetime of the configuration without being replaced.
-		adoptsPrefix := adopting && state.NamePrefix.IsNull() && !plan.NamePrefix.IsUnknown() && prefixedBy(state.Name.ValueString(), plan.NamePrefix.ValueString())
-		adoptsLifetime := adopting && state.ExpireAfter.IsNull()
-		replaced := (!plan.NamePrefix.Equal(state.NamePrefix) && !adoptsPrefix) || plan.ReadyForRotation.ValueBool() ||
-			(!plan.ExpireAfter.Equal(state.ExpireAfter) && !adoptsLifetime) ||
-			!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) ||
-			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
-			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) &&
-				!adoptsExpiration(ctx, req.Private, plan.Expiration, plan.ExpireAfter))
+		replaced := changed || due
 		if adopting && !replaced && adoptsLifetime && !plan.ExpireAfter.IsNull() && state.ExpiresAt.IsNull() {
 			resp.Diagnostics.AddAttributeWarning(path.Root("expire_after"), fmt.Sprintf("Imported token %q never expires", state.Name.ValueString()),
 				"The server reports no expiration for it, so its rotation window never opens: it is kept as it is, and only its replacements "+
@@ -296,6 +321,17 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 		if replaced && config.Name.IsNull() {
 			plan.Name = types.StringUnknown() // a new name is generated
+		}
+		if replaced && !plan.RevokeOnDestroy.IsUnknown() {
+			if plan.RevokeOnDestroy.ValueBool() {
+				resp.Diagnostics.AddWarning(fmt.Sprintf("Replacing token %q revokes it", state.Name.ValueString()),
+					"Whoever still uses its secret is refused once the old token is destroyed. Set revoke_on_destroy = false (with "+
+						"create_before_destroy) to leave it working until it expires while consumers pick up the new secret.")
+			} else {
+				resp.Diagnostics.AddWarning(fmt.Sprintf("Replacing token %q leaves it working", state.Name.ValueString()),
+					fmt.Sprintf("revoke_on_destroy = false: the replaced token is removed from the state and keeps working until it expires (%s).",
+						orNever(state.ExpiresAt)))
+			}
 		}
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		return // the replacement's create is planned in a call of its own
@@ -546,7 +582,7 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	}
 	if !state.RevokeOnDestroy.IsNull() && !state.RevokeOnDestroy.ValueBool() {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q was left to expire", state.Name.ValueString()),
-			fmt.Sprintf("revoke_on_destroy = false: it keeps working until %s.", state.ExpiresAt.ValueString()))
+			fmt.Sprintf("revoke_on_destroy = false: it keeps working until %s.", orNever(state.ExpiresAt)))
 		return
 	}
 	if err := r.data.client.DeleteToken(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {
@@ -596,4 +632,12 @@ func prefixedBy(name, prefix string) bool {
 // server reports it.
 func adoptsExpiration(ctx context.Context, p privateReader, planned, lifetime types.String) bool {
 	return imported(ctx, p) && planned.IsNull() && !lifetime.IsNull()
+}
+
+// orNever shows an expiration, or says there is none.
+func orNever(v types.String) string {
+	if v.IsNull() || v.ValueString() == "" {
+		return "never"
+	}
+	return v.ValueString()
 }
