@@ -27,6 +27,10 @@ type Compat struct {
 	// "name: required", instead of a JSON object ("text-errors"). The
 	// /_emulator/ control surface keeps answering JSON.
 	TextErrors bool
+	// OffsetTimes writes every instant of the admin API with a numeric
+	// offset, "2027-01-31T00:00:00+00:00", instead of "Z"
+	// ("offset-times"): the same instants, spelled another way.
+	OffsetTimes bool
 }
 
 // compatVariants is the one list of variant names, in the order String and
@@ -40,6 +44,7 @@ var compatVariants = []struct {
 	{"create-200", func(c *Compat) *bool { return &c.Create200 }},
 	{"delete-204", func(c *Compat) *bool { return &c.Delete204 }},
 	{"text-errors", func(c *Compat) *bool { return &c.TextErrors }},
+	{"offset-times", func(c *Compat) *bool { return &c.OffsetTimes }},
 }
 
 // CompatVariants returns the names ParseCompat understands, besides "all"

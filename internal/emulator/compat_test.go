@@ -1,13 +1,14 @@
 package emulator
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 )
 
 func TestParseCompat(t *testing.T) {
-	all := Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}
+	all := Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true, OffsetTimes: true}
 	for _, tc := range []struct {
 		in   string
 		want Compat
@@ -20,11 +21,12 @@ func TestParseCompat(t *testing.T) {
 		{"create-200", Compat{Create200: true}},
 		{"delete-204", Compat{Delete204: true}},
 		{"text-errors", Compat{TextErrors: true}},
+		{"offset-times", Compat{OffsetTimes: true}},
 		{"create-200, delete-204", Compat{Create200: true, Delete204: true}},
 		{"create-200,create-200,", Compat{Create200: true}},
 		{"all", all},
 		{"all,text-errors", all},
-		{"display-name-default,conflict-409,create-200,delete-204,text-errors", all},
+		{"display-name-default,conflict-409,create-200,delete-204,text-errors,offset-times", all},
 	} {
 		got, err := ParseCompat(tc.in)
 		if err != nil || got != tc.want {
@@ -52,7 +54,7 @@ func TestCompatStringRoundTrips(t *testing.T) {
 		t.Errorf("String of no variant = %q, want strict", got)
 	}
 	names := CompatVariants()
-	if len(names) != 5 {
+	if len(names) != 6 {
 		t.Fatalf("CompatVariants() = %v", names)
 	}
 	for mask := 0; mask < 1<<len(names); mask++ {
@@ -139,6 +141,18 @@ func exerciseCompat(t *testing.T, c Compat) {
 		t.Fatalf("no secret in the token create response: %s", tok.body)
 	}
 	e.want(e.data("POST", "/otlp/v1/traces", "team-a", secret), http.StatusOK)
+	// Instants: "Z", or the same instant with "+00:00".
+	exp := e.want(e.admin("POST", api+"/tokens", map[string]any{"name": "exp", "access_policy": "pol", "expiration": "2099-01-01T02:00:00+02:00"}), created)
+	suffix := "Z"
+	if c.OffsetTimes {
+		suffix = "+00:00"
+	}
+	for _, r := range []resp{exp, e.want(e.admin("GET", api+"/tokens/exp", nil), http.StatusOK)} {
+		m := r.json(t)
+		if m["expiration"] != "2099-01-01T00:00:00"+suffix || !strings.HasSuffix(fmt.Sprint(m["created_at"]), suffix) {
+			t.Errorf("instants spelled %v and %v, want UTC ending in %s", m["expiration"], m["created_at"], suffix)
+		}
+	}
 	// What was stored is what reads back.
 	wantObject(e.want(e.admin("GET", api+"/accesspolicies/pol", nil), http.StatusOK), `"1"`, map[string]any{"display_name": defaulted("pol")})
 	wantObject(e.want(e.admin("GET", api+"/tokens/tok", nil), http.StatusOK), `"1"`, map[string]any{"display_name": defaulted("tok")})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -189,6 +190,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case isAdminPath(p):
+		if s.compat.OffsetTimes {
+			w = offsetTimesWriter{w}
+		}
 		s.serveAdmin(w, r)
 	case p == "/otlp/v1/traces" || p == "/api/search":
 		s.serveData(w, r)
@@ -235,4 +239,17 @@ func (s *Server) exactNow() time.Time {
 // at a finer grain would make expiry disagree with what clients read.
 func (s *Server) now() time.Time {
 	return s.exactNow().UTC().Truncate(time.Second)
+}
+
+// offsetTimesWriter spells the instants of a JSON body with "+00:00"
+// instead of "Z" (the "offset-times" variant).
+type offsetTimesWriter struct{ http.ResponseWriter }
+
+var utcInstant = regexp.MustCompile(`"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?)Z"`)
+
+func (w offsetTimesWriter) Write(b []byte) (int, error) {
+	if _, err := w.ResponseWriter.Write(utcInstant.ReplaceAll(b, []byte(`"${1}+00:00"`))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }

@@ -104,7 +104,7 @@ func (m *accessPolicyDataModel) fromAPI(ctx context.Context, p *adminapi.AccessP
 	m.Name = types.StringValue(p.Name)
 	m.DisplayName = effectiveDisplayName(p.DisplayName, p.Name)
 	m.Status = types.StringValue(p.Status)
-	m.CreatedAt = types.StringValue(p.CreatedAt)
+	m.CreatedAt = instant(p.CreatedAt)
 	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)
 	diags.Append(d...)
 	m.Scopes = scopes

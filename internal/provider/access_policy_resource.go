@@ -298,7 +298,7 @@ func (m *accessPolicyModel) fromAPI(ctx context.Context, p *adminapi.AccessPolic
 	m.Name = types.StringValue(p.Name)
 	m.DisplayName = displayNameFrom(m.DisplayName, p.DisplayName, p.Name)
 	m.Status = statusFrom(m.Status, p.Status)
-	m.CreatedAt = types.StringValue(p.CreatedAt)
+	m.CreatedAt = instant(p.CreatedAt)
 	scopes, d := types.SetValueFrom(ctx, types.StringType, p.Scopes)
 	diags.Append(d...)
 	m.Scopes = scopes

@@ -67,7 +67,7 @@ func (d *clusterDataSource) Configure(_ context.Context, req datasource.Configur
 func (m *clusterDataModel) fromAPI(c *adminapi.Cluster) {
 	m.Name = types.StringValue(c.Name)
 	m.DisplayName = nullIfEmpty(c.DisplayName)
-	m.CreatedAt = nullIfEmpty(c.CreatedAt)
+	m.CreatedAt = instant(c.CreatedAt)
 	m.Kind = nullIfEmpty(c.Kind)
 }
 

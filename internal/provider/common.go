@@ -77,6 +77,22 @@ func nullIfEmpty(s string) types.String {
 	return types.StringValue(s)
 }
 
+// instant maps an instant the server reports into the model: null when
+// absent, otherwise in one spelling, UTC with "Z", whatever offset the
+// server wrote, so that equal instants are never a diff and what a plan
+// predicts is what the apply stores. Text that is no RFC 3339 instant is
+// kept as it is.
+func instant(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return types.StringValue(s)
+	}
+	return types.StringValue(t.UTC().Format(time.RFC3339Nano))
+}
+
 // displayNameFrom maps the server's display_name into the model. Servers may
 // fill an omitted display_name with the name (the contract says so for
 // tenants; others do it for every kind): when the configuration leaves it

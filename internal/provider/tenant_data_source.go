@@ -35,7 +35,7 @@ func (m *tenantDataModel) fromAPI(t *adminapi.Tenant) {
 	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.Cluster = types.StringValue(t.Cluster)
 	m.Status = types.StringValue(t.Status)
-	m.CreatedAt = types.StringValue(t.CreatedAt)
+	m.CreatedAt = instant(t.CreatedAt)
 }
 
 func (d *tenantDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {

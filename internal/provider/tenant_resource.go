@@ -157,7 +157,7 @@ func (m *tenantModel) fromAPI(t *adminapi.Tenant) {
 	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.Cluster = types.StringValue(t.Cluster)
 	m.Status = statusFrom(m.Status, t.Status)
-	m.CreatedAt = types.StringValue(t.CreatedAt)
+	m.CreatedAt = instant(t.CreatedAt)
 }
 
 func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

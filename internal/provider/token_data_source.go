@@ -78,9 +78,9 @@ func (m *tokenDataModel) fromAPI(t *adminapi.Token) {
 	m.Name = types.StringValue(t.Name)
 	m.DisplayName = effectiveDisplayName(t.DisplayName, t.Name)
 	m.AccessPolicy = types.StringValue(t.AccessPolicy)
-	m.Expiration = nullIfEmpty(t.Expiration)
+	m.Expiration = instant(t.Expiration)
 	m.Status = types.StringValue(t.Status)
-	m.CreatedAt = types.StringValue(t.CreatedAt)
+	m.CreatedAt = instant(t.CreatedAt)
 }
 
 func (d *tokenDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

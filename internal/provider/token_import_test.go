@@ -201,3 +201,40 @@ resource "tempo_token" "w" {
 		},
 	})
 }
+
+// A server may spell instants with an offset ("+00:00") where the contract
+// shows "Z". The provider stores every instant one way, so a plan that
+// predicted expires_at is kept by the apply, and equal instants are never a
+// diff.
+func TestAccInstantsStoredInOneSpelling(t *testing.T) {
+	env := acctest.StartWith(t, acctest.Options{Compat: "offset-times"})
+	cfg := env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "fixed" {
+  name_prefix   = "fixed"
+  access_policy = tempo_access_policy.write_a.name
+  expiration    = "2099-01-01T02:00:00+02:00"
+}
+resource "tempo_token" "lifetime" {
+  name_prefix   = "lifetime"
+  access_policy = tempo_access_policy.write_a.name
+  expire_after  = "24h"
+}`
+	utc := knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("tempo_token.fixed", tfjsonpath.New("expires_at"), knownvalue.StringExact("2099-01-01T00:00:00Z")),
+				statecheck.ExpectKnownValue("tempo_token.fixed", tfjsonpath.New("expiration"), knownvalue.StringExact("2099-01-01T02:00:00+02:00")),
+				statecheck.ExpectKnownValue("tempo_token.lifetime", tfjsonpath.New("expires_at"), utc),
+				statecheck.ExpectKnownValue("tempo_token.lifetime", tfjsonpath.New("created_at"), utc),
+				statecheck.ExpectKnownValue("tempo_tenant.a", tfjsonpath.New("created_at"), utc),
+				statecheck.ExpectKnownValue("tempo_access_policy.write_a", tfjsonpath.New("created_at"), utc),
+			},
+		}},
+	})
+}

@@ -399,8 +399,8 @@ func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	}
 	m.AccessPolicy = types.StringValue(t.AccessPolicy)
 	m.Status = types.StringValue(t.Status)
-	m.CreatedAt = types.StringValue(t.CreatedAt)
-	m.ExpiresAt = nullIfEmpty(t.Expiration)
+	m.CreatedAt = instant(t.CreatedAt)
+	m.ExpiresAt = instant(t.Expiration)
 	if m.ReadyForRotation.IsNull() || m.ReadyForRotation.IsUnknown() {
 		m.ReadyForRotation = types.BoolValue(false)
 	}
@@ -414,7 +414,7 @@ func (m *tokenModel) fromAPI(t *adminapi.Token) {
 	// Keep the configured spelling of the expiration when the server writes
 	// the same instant differently (another offset, fewer digits).
 	if !sameInstant(m.Expiration.ValueString(), t.Expiration) {
-		m.Expiration = nullIfEmpty(t.Expiration)
+		m.Expiration = instant(t.Expiration)
 	}
 }
 

@@ -436,7 +436,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "unknown flag", args: []string{"-nope"}, err: true},
 		{name: "compat strict", args: []string{"-compat", "strict"}, clusters: []string{"tempo"}},
 		{name: "compat list", args: []string{"-compat", "create-200,text-errors"}, clusters: []string{"tempo"}, compat: emulator.Compat{Create200: true, TextErrors: true}},
-		{name: "compat all", args: []string{"-compat", "all"}, clusters: []string{"tempo"}, compat: emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}},
+		{name: "compat all", args: []string{"-compat", "all"}, clusters: []string{"tempo"}, compat: emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true, OffsetTimes: true}},
 		{name: "compat unknown", args: []string{"-compat", "create-201"}, err: true},
 		{name: "rate limit", args: []string{"-rate-limit", "200", "-rate-burst", "5"}, clusters: []string{"tempo"}, rate: 200, burst: 5},
 		{name: "rate limit below one", args: []string{"-rate-limit", "0.5"}, clusters: []string{"tempo"}, rate: 0.5},
@@ -522,7 +522,7 @@ func TestCompatFlagReachesTheServer(t *testing.T) {
 	if err := p.stop(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(p.stderr.String(), "server variants: "+emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true}.String()) {
+	if !strings.Contains(p.stderr.String(), "server variants: "+emulator.Compat{DisplayNameDefault: true, Conflict409: true, Create200: true, Delete204: true, TextErrors: true, OffsetTimes: true}.String()) {
 		t.Errorf("stderr does not name the variants:\n%s", p.stderr)
 	}
 }
