@@ -121,7 +121,7 @@ func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 							Validators:          []validator.String{realmTenant()},
 						},
 						"cluster": schema.StringAttribute{
-							MarkdownDescription: "Cluster of the tenant. Defaults to the provider's `cluster`.",
+							MarkdownDescription: "Cluster of the tenant. Defaults to the provider's `cluster` for a new realm; a realm the state already holds keeps its cluster when the provider's changes.",
 							Optional:            true,
 							Computed:            true,
 							Validators:          []validator.String{clusterName()},
@@ -169,7 +169,15 @@ func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	r.defaultRealmClusters(ctx, &plan, config, resp)
+	var prior []realmModel
+	if !req.State.Raw.IsNull() {
+		var state accessPolicyModel
+		resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
+		if !state.Realms.IsNull() && !state.Realms.IsUnknown() {
+			prior = modelsOf[realmModel](ctx, state.Realms, &resp.Diagnostics)
+		}
+	}
+	r.defaultRealmClusters(ctx, &plan, config, prior, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -179,10 +187,14 @@ func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 }
 
 // defaultRealmClusters fills the cluster of realms whose configuration
-// omits it. A realm whose cluster is configured but not known yet keeps it
-// unknown: overwriting it would plan something other than the configuration
-// says, which Terraform rejects.
-func (r *accessPolicyResource) defaultRealmClusters(ctx context.Context, plan *accessPolicyModel, config accessPolicyModel, resp *resource.ModifyPlanResponse) {
+// omits it: with the cluster the same realm (tenant and label policies) has
+// in the state, and only for a realm the state does not hold, with the
+// provider's cluster. A change of the provider's cluster thus never moves
+// an existing realm, and the tokens of the policy keep their tenant. A
+// realm whose cluster is configured but not known yet keeps it unknown:
+// overwriting it would plan something other than the configuration says,
+// which Terraform rejects.
+func (r *accessPolicyResource) defaultRealmClusters(ctx context.Context, plan *accessPolicyModel, config accessPolicyModel, prior []realmModel, resp *resource.ModifyPlanResponse) {
 	if plan.Realms.IsUnknown() || plan.Realms.IsNull() || config.Realms.IsUnknown() || config.Realms.IsNull() {
 		return
 	}
@@ -196,8 +208,44 @@ func (r *accessPolicyResource) defaultRealmClusters(ctx context.Context, plan *a
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// A state realm serves at most one configured realm, and never one
+	// the configuration names with its cluster.
+	claimed := make([]bool, len(prior))
+	for _, rm := range realms {
+		for j, p := range prior {
+			if !claimed[j] && rm.Tenant.Equal(p.Tenant) && rm.Cluster.Equal(p.Cluster) && rm.LabelPolicies.Equal(p.LabelPolicies) {
+				claimed[j] = true
+				break
+			}
+		}
+	}
 	for i := range realms {
 		if !realms[i].Cluster.IsNull() {
+			continue
+		}
+		// The same realm, or else one of the same tenant whose label
+		// policies changed.
+		free := func(sameLabels bool) func(realmModel) bool {
+			return func(p realmModel) bool {
+				return realms[i].Tenant.Equal(p.Tenant) && (!sameLabels || realms[i].LabelPolicies.Equal(p.LabelPolicies)) &&
+					!p.Cluster.IsNull() && !p.Cluster.IsUnknown()
+			}
+		}
+		pick := func(match func(realmModel) bool) int {
+			for j, p := range prior {
+				if !claimed[j] && match(p) {
+					return j
+				}
+			}
+			return -1
+		}
+		j := pick(free(true))
+		if j < 0 {
+			j = pick(free(false))
+		}
+		if j >= 0 {
+			claimed[j] = true
+			realms[i].Cluster = prior[j].Cluster
 			continue
 		}
 		cluster, err := r.data.Cluster(ctx)
@@ -206,6 +254,17 @@ func (r *accessPolicyResource) defaultRealmClusters(ctx context.Context, plan *a
 			return
 		}
 		realms[i].Cluster = types.StringValue(cluster)
+	}
+	// Two realms that are one once the default is filled in.
+	for i := range realms {
+		for j := range i {
+			if realms[i].Tenant.Equal(realms[j].Tenant) && realms[i].Cluster.Equal(realms[j].Cluster) && realms[i].LabelPolicies.Equal(realms[j].LabelPolicies) {
+				resp.Diagnostics.AddAttributeError(path.Root("realm"), "A realm is listed twice",
+					fmt.Sprintf("The realm of tenant %q in cluster %q is declared more than once (a realm without cluster gets %q). Remove one of them.",
+						realms[i].Tenant.ValueString(), realms[i].Cluster.ValueString(), realms[i].Cluster.ValueString()))
+				return
+			}
+		}
 	}
 	set, diags := types.SetValueFrom(ctx, realmType, realms)
 	resp.Diagnostics.Append(diags...)
