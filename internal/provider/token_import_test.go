@@ -238,3 +238,60 @@ resource "tempo_token" "lifetime" {
 		}},
 	})
 }
+
+// A saved plan applies what it showed, even when a token's rotation window
+// opens between the plan and its apply (the pull-request flow: plan now,
+// apply later); the next plan rotates.
+func TestAccTokenSavedPlanAcrossTheRotationWindow(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := func(window string) string {
+		return env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name_prefix           = "collector"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "` + window + `"
+  lifecycle {
+    create_before_destroy = true
+  }
+}`
+	}
+	var first string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("168h"),
+				Check: func(s *terraform.State) error {
+					first = attr(s, "tempo_token.w", "name")
+					return nil
+				},
+			},
+			{
+				// Planned outside the window (an in-place change of the
+				// window itself), applied inside it.
+				Config: cfg("169h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionUpdate),
+						acctest.PlanCheckFunc(func() error { env.Advance(600 * time.Hour); return nil }),
+					},
+				},
+				ExpectNonEmptyPlan: true, // the rotation, next
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") != first {
+						return fmt.Errorf("the saved plan, which showed no change, replaced the token")
+					}
+					return nil
+				},
+			},
+			{
+				Config: cfg("169h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}

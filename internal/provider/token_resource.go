@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -149,7 +151,8 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 			"early_rotation_window": schema.StringAttribute{
 				MarkdownDescription: "How long before the token expires a plan replaces it, as a Go duration such as `168h`; shorter than `expire_after`, which it needs. " +
-					"Changing it replaces nothing.",
+					"Changing it replaces nothing. The time that counts is when the plan's refresh read the token (with `-refresh=false`, the last refresh or apply), " +
+					"so a saved plan applies what it showed even if the window opens before the apply, and the next plan rotates.",
 				Optional:   true,
 				Validators: []validator.String{durationAtLeastZero()},
 			},
@@ -279,7 +282,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
 			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) &&
 				!adoptsExpiration(ctx, req.Private, plan.Expiration, plan.ExpireAfter))
-		due := !adopting && r.rotationDue(plan, state)
+		due := !adopting && r.rotationDue(ctx, plan, state, req.Private)
 		// What destroying the replaced token does is what its state says:
 		// with create_before_destroy it is destroyed from its own state,
 		// after its replacement exists, with nothing of this plan. So a
@@ -376,9 +379,12 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	}
 }
 
-// rotationDue reports whether the plan is made within the token's early
-// rotation window.
-func (r *tokenResource) rotationDue(plan, state tokenModel) bool {
+// rotationDue reports whether the token was inside its early rotation
+// window when it was last read. The time of that read is a fact of the
+// state, so the decision is the same when Terraform plans again at apply,
+// however long after the plan: a saved plan applies what it showed, and
+// the plan after it rotates.
+func (r *tokenResource) rotationDue(ctx context.Context, plan, state tokenModel, p privateReader) bool {
 	if r.data == nil || plan.EarlyRotationWindow.IsNull() || plan.EarlyRotationWindow.IsUnknown() || state.ExpiresAt.IsNull() {
 		return false
 	}
@@ -387,7 +393,30 @@ func (r *tokenResource) rotationDue(plan, state tokenModel) bool {
 		return false
 	}
 	exp, err := time.Parse(time.RFC3339, state.ExpiresAt.ValueString())
-	return err == nil && !r.data.now().Before(exp.Add(-window))
+	return err == nil && !readAt(ctx, p, r.data.now).Before(exp.Add(-window))
+}
+
+// readAtKey holds, in private state, when the token was last read from
+// the server (or created): the "now" of its rotation decisions.
+const readAtKey = "read_at"
+
+func writeReadAt(ctx context.Context, p privateWriter, now time.Time) diag.Diagnostics {
+	return p.SetKey(ctx, readAtKey, []byte(strconv.Quote(now.UTC().Format(time.RFC3339Nano))))
+}
+
+// readAt is when the token was last read; a state written before this was
+// recorded falls back to the clock.
+func readAt(ctx context.Context, p privateReader, now func() time.Time) time.Time {
+	if p != nil {
+		if b, diags := p.GetKey(ctx, readAtKey); !diags.HasError() && len(b) > 0 {
+			if s, err := strconv.Unquote(string(b)); err == nil {
+				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					return t
+				}
+			}
+		}
+	}
+	return now()
 }
 
 func (m *tokenModel) fromAPI(t *adminapi.Token) {
@@ -504,6 +533,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	plan.Token = types.StringValue(got.Secret.Reveal())
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	resp.Diagnostics.Append(writeReadAt(ctx, resp.Private, r.data.now())...)
 	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
@@ -534,6 +564,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	state.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	resp.Diagnostics.Append(writeReadAt(ctx, resp.Private, r.data.now())...)
 	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
 }
 
