@@ -90,22 +90,25 @@ The Secrets the runner writes token secrets to, as JSON: a list of
 {{- end -}}
 
 {{/*
-Secrets the runner may write or delete: those of these values, those the
-runner recorded as written (its record ConfigMap, which it updates only
-once a removed Secret is deleted, so a failed run or a rollback keeps the
-grant) and those of the release being upgraded, read from its ConfigMap.
+Secrets the runner may write or delete, as JSON {namespace: [names]}: those
+of the tokens in these values, and those this upgrade allows it to remove
+(runner.allowRemovals.secrets). They come from the values alone: nothing
+read from the cluster, which the runner itself or anyone who edits a
+ConfigMap could write, decides what the release grants.
 */}}
 {{- define "tempo-tenancy.secretGrants" -}}
 {{- $grants := dict -}}
 {{- $all := include "tempo-tenancy.tokenSecrets" . | fromJsonArray -}}
-{{- range $cmName := list (include "tempo-tenancy.suffixed" (dict "root" . "suffix" "config")) (include "tempo-tenancy.recordName" .) -}}
-{{- $ns := ternary (include "tempo-tenancy.stateNamespace" $) $.Release.Namespace (eq $cmName (include "tempo-tenancy.recordName" $)) -}}
-{{- $cm := lookup "v1" "ConfigMap" $ns $cmName -}}
-{{- if and $cm $cm.data (hasKey $cm.data "token-secrets.json") -}}
-{{- $all = concat $all (index $cm.data "token-secrets.json" | fromJsonArray) -}}
-{{- end -}}
+{{- with .Values.runner.allowRemovals -}}
+{{- $all = concat $all (.secrets | default list) -}}
 {{- end -}}
 {{- range $all -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .namespace) -}}
+{{- fail (printf "secret namespace %q is not a namespace name" .namespace) -}}
+{{- end -}}
+{{- if not (regexMatch "^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$" .name) -}}
+{{- fail (printf "secret name %q is not a Secret name" .name) -}}
+{{- end -}}
 {{- $names := get $grants .namespace | default list -}}
 {{- $_ := set $grants .namespace (append $names .name | uniq | sortAlpha) -}}
 {{- end -}}
