@@ -31,6 +31,12 @@ spec:
       labels:
         {{- include "tempo-tenancy.selectorLabels" . | nindent 8 }}
         {{- with .Values.runner.podLabels }}
+        {{- $selector := include "tempo-tenancy.selectorLabels" $root | fromYaml }}
+        {{- range $k, $_ := . }}
+        {{- if hasKey $selector $k }}
+        {{- fail (printf "runner.podLabels: %q is a label the NetworkPolicy selects the runner by; choose another label" $k) }}
+        {{- end }}
+        {{- end }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
       annotations:
