@@ -295,3 +295,48 @@ resource "tempo_token" "w" {
 		},
 	})
 }
+
+// An expired token with a fixed name cannot be replaced under that name.
+// It stays in the state, reported on every plan with what to do, so that
+// unrelated changes still plan and apply; only a plan that would make the
+// token again fails.
+func TestAccTokenExpiredFixedNameBlocksNothingElse(t *testing.T) {
+	env := acctest.Start(t)
+	exp := env.Now().Add(48 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	token := func(name string) string {
+		return fmt.Sprintf(`
+resource "tempo_token" "w" {
+  name          = %q
+  access_policy = tempo_access_policy.write_a.name
+  expiration    = %q
+}`, name, exp)
+	}
+	extra := `
+resource "tempo_tenant" "c" {
+  name = "team-c"
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{Config: env.ProviderConfig() + tokenBase + token("collector")},
+			{
+				// Expired: an unrelated change goes through.
+				PreConfig: func() { env.Advance(72 * time.Hour) },
+				Config:    env.ProviderConfig() + tokenBase + token("collector") + extra,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_tenant.c", plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionNoop),
+					},
+				},
+			},
+			{
+				// A new name replaces it; the new token needs a new expiration,
+				// and says so.
+				Config:      env.ProviderConfig() + tokenBase + token("collector-2") + extra,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`expiration is in the past`),
+			},
+		},
+	})
+}

@@ -64,7 +64,8 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 		MarkdownDescription: "A GET access token with the rights of one access policy. Trace writers and readers send it as the password of HTTP Basic auth, with the tenant as the user.\n\n" +
 			"Tokens are immutable: every change replaces the token. The secret (`token`) is known only from the create response, " +
 			"and a token name can never be used again, even after revocation — so prefer `name_prefix`, which gets a unique suffix on each replacement. " +
-			"A token revoked or expired outside Terraform is dropped from the state with a warning, and the next plan creates a new one. " +
+			"A token with `name_prefix` revoked or expired outside Terraform is dropped from the state with a warning, and the next plan creates a new one; " +
+			"one with a fixed `name`, which can never be made again, stays in the state with a warning on every plan until it gets a new name, so that it blocks no other change. " +
 			"Destroying a token revokes it at once, unless `revoke_on_destroy = false`.\n\n" +
 			"**Rotation.** With `expire_after` (a lifetime) and `early_rotation_window`, a plan made within the window before the token expires " +
 			"replaces it, showing `ready_for_rotation` going to `true` as the reason. For consumers to never hold a dead token, combine it with " +
@@ -554,7 +555,18 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 			"The admin API reports a status other than active or inactive. Only inactive means revoked, so the token is kept: "+
 				"dropping it would make the next plan create another while this one may still work. Check it on the server.")
 	}
-	if gone := tokenGone(got, err, r.data.now()); gone != "" {
+	gone := tokenGone(got, err, r.data.now())
+	// A token with a fixed name cannot be made again under that name:
+	// dropped from the state, every later plan would fail on it, blocking
+	// unrelated changes. It stays, and says what to do; a plan that
+	// replaces it (a new name) is the one that meets the rules of a create.
+	switch {
+	case gone != "" && got != nil && state.NamePrefix.IsNull() && !imported(ctx, req.Private):
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
+			"It no longer works, and its name can never be used again, so nothing replaces it by itself. "+
+				"Give the token a new name (and, if it has one, an expiration in the future) to replace it, or use name_prefix so that replacements are named for you; "+
+				"remove it from the configuration if it is no longer needed.")
+	case gone != "":
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
 			"It no longer works, so it is removed from the state and the next plan creates a replacement. "+
 				"With a fixed name the replacement needs a new one, since token names are never reused; name_prefix handles this by itself.")
