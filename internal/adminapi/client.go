@@ -441,6 +441,10 @@ func (c *Client) transportError(op string, err error, attempts int) *Error {
 	e := &Error{Op: op, kind: ErrConnection, err: errors.New(c.scrub(err.Error()))}
 	var verify *tls.CertificateVerificationError
 	switch {
+	case errors.Is(err, context.Canceled):
+		e.kind, e.err = ErrInterrupted, nil
+		e.Message = "the run was stopped before the admin API answered"
+		e.Hint = "The request may or may not have taken effect; run again, and the next plan shows what the server holds"
 	case errors.As(err, &verify):
 		e.Hint = "The server's certificate is not trusted: give its CA in ca_cert_file or ca_cert_pem"
 	case strings.Contains(err.Error(), "remote error: tls:"):

@@ -24,6 +24,9 @@ var (
 	ErrServer               = errors.New("server error")
 	ErrUnexpected           = errors.New("unexpected response")
 	ErrConnection           = errors.New("cannot reach the admin API")
+	// ErrInterrupted: the caller stopped waiting (the CLI's interrupt
+	// cancels the provider's calls) before an answer came.
+	ErrInterrupted = errors.New("interrupted")
 
 	// ErrSecretLost is returned by CreateToken when the server committed a
 	// token but the response carrying its secret never arrived. The secret

@@ -1,7 +1,10 @@
 package adminapi_test
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +206,25 @@ func TestConcurrentUpdate(t *testing.T) {
 	_, err = c.UpdateTenant(ctx, *got)
 	if !errors.Is(err, adminapi.ErrVersionConflict) || !strings.Contains(err.Error(), "another process") {
 		t.Fatalf("persistent conflict = %v", err)
+	}
+}
+
+// A run stopped while a request waits for its answer (the CLI's interrupt
+// cancels the provider's calls) is reported as an interruption, not as an
+// admin API that cannot be reached.
+func TestInterruptIsNotUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL)
+	cctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := c.GetTenant(cctx, "team-a")
+	if !errors.Is(err, adminapi.ErrInterrupted) || errors.Is(err, adminapi.ErrConnection) {
+		t.Fatalf("err = %v, want an interruption", err)
+	}
+	if strings.Contains(err.Error(), "cannot reach") || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("the error reads %q", err)
 	}
 }
