@@ -286,9 +286,13 @@ resource "tempo_token" "w" {
 				},
 			},
 			{
+				// The plan names what forces the replacement.
 				Config: cfg("169h"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy)},
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy),
+						replacedBecause{"tempo_token.w", "ready_for_rotation"},
+					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 			},
@@ -339,4 +343,62 @@ resource "tempo_tenant" "c" {
 			},
 		},
 	})
+}
+
+// Pinning a generated name (name_prefix replaced by name = the name it
+// generated) changes the configuration only: the token is kept.
+func TestAccTokenPinGeneratedName(t *testing.T) {
+	env := acctest.Start(t)
+	pinned := func(name string) string {
+		return env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name          = "` + name + `"
+  access_policy = tempo_access_policy.write_a.name
+}`
+	}
+	steps := []resource.TestStep{
+		{Config: env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name_prefix   = "collector"
+  access_policy = tempo_access_policy.write_a.name
+}`},
+		{
+			Config: pinned("set-by-the-first-step"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionUpdate)},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+		},
+	}
+	// The second step's configuration names what the first generated.
+	steps[0].Check = func(s *terraform.State) error {
+		steps[1].Config = pinned(attr(s, "tempo_token.w", "name"))
+		return nil
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: env.Factories(), Steps: steps})
+}
+
+// replacedBecause checks that a plan replaces a resource because of an
+// attribute whose value changes, which the CLI marks "forces replacement".
+type replacedBecause struct{ address, attribute string }
+
+func (c replacedBecause) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Address != c.address {
+			continue
+		}
+		for _, p := range rc.Change.ReplacePaths {
+			if steps, ok := p.([]any); ok && len(steps) == 1 && steps[0] == c.attribute {
+				before, _ := rc.Change.Before.(map[string]any)
+				after, _ := rc.Change.After.(map[string]any)
+				if before[c.attribute] == after[c.attribute] {
+					resp.Error = fmt.Errorf("%s is replaced because of %s, which the plan shows unchanged (%v)", c.address, c.attribute, before[c.attribute])
+				}
+				return
+			}
+		}
+		resp.Error = fmt.Errorf("%s: replace paths %v do not name %s", c.address, rc.Change.ReplacePaths, c.attribute)
+		return
+	}
+	resp.Error = fmt.Errorf("%s is not in the plan", c.address)
 }

@@ -86,18 +86,20 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 			"name_prefix": schema.StringAttribute{
 				MarkdownDescription: "Creates a unique name beginning with this prefix: a `-` (unless the prefix ends in `-` or `_`) and 12 random characters are appended. 1 to 100 characters of lower-case letters, digits, `_` and `-`. " +
-					"Changing it replaces the token; setting it on an imported token whose name begins with it does not.",
+					"Changing it replaces the token; setting it on an imported token whose name begins with it does not, nor does replacing it with `name` set to the name it generated.",
 				Optional:   true,
 				Validators: []validator.String{namePrefix()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
 					func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-						var name types.String
+						var name, configName types.String
 						resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-						resp.RequiresReplace = !(imported(ctx, req.Private) && req.StateValue.IsNull() && !req.PlanValue.IsUnknown() &&
-							prefixedBy(name.ValueString(), req.PlanValue.ValueString()))
+						resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("name"), &configName)...)
+						adopted := imported(ctx, req.Private) && req.StateValue.IsNull() && !req.PlanValue.IsUnknown() &&
+							prefixedBy(name.ValueString(), req.PlanValue.ValueString())
+						resp.RequiresReplace = !adopted && !pinsName(req.PlanValue, configName, name)
 					},
-					"Replaces the token when the prefix changes; an imported token whose name begins with the prefix is kept.",
-					"Replaces the token when the prefix changes; an imported token whose name begins with the prefix is kept.",
+					"Replaces the token when the prefix changes; an imported token whose name begins with the prefix is kept, and so is a token whose generated name the configuration now names.",
+					"Replaces the token when the prefix changes; an imported token whose name begins with the prefix is kept, and so is a token whose generated name the configuration now names.",
 				)},
 			},
 			"display_name": schema.StringAttribute{
@@ -163,7 +165,7 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"ready_for_rotation": schema.BoolAttribute{
-				MarkdownDescription: "`true` in a plan made within `early_rotation_window` of `expires_at`: the plan then replaces the token. `false` otherwise.",
+				MarkdownDescription: "`true` once a refresh finds the token within `early_rotation_window` of `expires_at`: the plan then replaces the token, showing this going to `false` (the new token's) as what forces the replacement. `false` otherwise.",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 			},
@@ -277,7 +279,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		// lifetime of the configuration without being replaced.
 		adoptsPrefix := adopting && state.NamePrefix.IsNull() && !plan.NamePrefix.IsUnknown() && prefixedBy(state.Name.ValueString(), plan.NamePrefix.ValueString())
 		adoptsLifetime := adopting && state.ExpireAfter.IsNull()
-		changed := (!plan.NamePrefix.Equal(state.NamePrefix) && !adoptsPrefix) ||
+		changed := (!plan.NamePrefix.Equal(state.NamePrefix) && !adoptsPrefix && !pinsName(plan.NamePrefix, config.Name, state.Name)) ||
 			(!plan.ExpireAfter.Equal(state.ExpireAfter) && !adoptsLifetime) ||
 			!sameDisplayName(plan.DisplayName, state.DisplayName, state.Name.ValueString()) ||
 			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
@@ -306,7 +308,10 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 					"and the next plan rotates the token under it.", now))
 		}
 		if due {
-			plan.ReadyForRotation = types.BoolValue(true)
+			// The replacement needs a value that changes: the refresh that
+			// found the token in its window set true, and the new token's is
+			// false. (When the window only now covers it, false to true.)
+			plan.ReadyForRotation = types.BoolValue(!state.ReadyForRotation.ValueBool())
 			resp.RequiresReplace.Append(path.Root("ready_for_rotation"))
 			resp.Diagnostics.AddAttributeWarning(path.Root("ready_for_rotation"), fmt.Sprintf("Token %q is due for rotation", state.Name.ValueString()),
 				fmt.Sprintf("It expires at %s, within early_rotation_window (%s): this plan replaces it.",
@@ -574,6 +579,10 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	state.fromAPI(got)
+	// Whether this read finds the token inside its window, as a fact of
+	// the state: a plan that rotates it shows ready_for_rotation going
+	// from true to false as what forces the replacement.
+	state.ReadyForRotation = types.BoolValue(r.rotationDue(ctx, state, state, nil))
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
 	resp.Diagnostics.Append(writeReadAt(ctx, resp.Private, r.data.now())...)
@@ -683,4 +692,10 @@ func orNever(v types.String) string {
 		return "never"
 	}
 	return v.ValueString()
+}
+
+// pinsName tells whether the configuration replaces name_prefix with the
+// very name it generated: a change of the configuration only.
+func pinsName(prefix, configName, stateName types.String) bool {
+	return prefix.IsNull() && !configName.IsNull() && !configName.IsUnknown() && configName.Equal(stateName)
 }
