@@ -491,6 +491,7 @@ runner:
   allowRemovals:
     tenants: [team-b]
     tokens: [grafana]
+    secrets: [{namespace: grafana, name: tempo-datasource}]
 `
 
 func TestRunnerEndToEnd(t *testing.T) {
@@ -735,10 +736,10 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 		t.Errorf("team-c after the rerun = %+v, %v", tc, err)
 	}
 
-	// A renderer without lookup (Argo CD, helm template) grants only the
-	// Secrets of the current values: a removed token's Secret cannot be
-	// deleted then. The run still succeeds, says so, and keeps the Secret
-	// in its record; a later run with the grant removes it.
+	// The release grants only the Secrets its values name: a removed
+	// token's Secret that the values do not list under allowRemovals.secrets
+	// cannot be deleted. The run still succeeds, says so, and keeps the
+	// Secret in its record; a later run whose values list it removes it.
 	withExtra := valuesV3 + `
   - namePrefix: extra
     accessPolicy: grafana-read
@@ -749,31 +750,31 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 		t.Fatalf("adding a token: %v\n%s", err, out)
 	}
 	job = e.helmUpgrade(t, e.values(t, valuesV3), allowExtra)
-	roles := "/apis/rbac.authorization.k8s.io/v1/namespaces/grafana/roles/" + release + "-tempo-tenancy-token-secrets"
-	if code, body := e.kube.Do(t, "DELETE", roles, nil, ""); code != http.StatusOK {
-		t.Fatalf("dropping the grant as a renderer without lookup would: %d %s", code, body)
-	}
 	out, err = e.runJob(t, job)
-	if err != nil || !strings.Contains(out, "secret grafana/tempo-extra: not readable by the runner") {
+	if err != nil || !strings.Contains(out, "secret grafana/tempo-extra: not readable by the runner") ||
+		!strings.Contains(out, "runner.allowRemovals.secrets ({namespace: grafana, name: tempo-extra})") {
 		t.Fatalf("a run that may not delete a removed token's Secret: %v\n%s", err, out)
 	}
 	if s, _ := e.secret(t, "grafana", "tempo-extra"); s == nil {
 		t.Fatal("grafana/tempo-extra is gone although the runner could not delete it")
 	}
 	e.noSecrets(t, out)
-	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, valuesV3), allowExtra))
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, valuesV3),
+		setFile(t, "runner:\n  allowRemovals:\n    secrets: [{namespace: grafana, name: tempo-extra}]\n")))
 	if err != nil {
-		t.Fatalf("the run after the grant is back: %v\n%s", err, out)
+		t.Fatalf("the run whose values list the removed token's Secret: %v\n%s", err, out)
 	}
 	if s, _ := e.secret(t, "grafana", "tempo-extra"); s != nil {
 		t.Errorf("grafana/tempo-extra outlived the run that could delete it:\n%s", out)
 	}
 
 	// A Secret someone else made is not taken over unless the values say
-	// so; once adopted, removing the token removes only its key.
+	// so, not even the key the token is aimed at: the run stops before it
+	// creates any token. Once adopted, removing the token removes only its
+	// key.
 	e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Secret",
 		"metadata":   object{"name": "foreign", "namespace": "team-a"},
-		"stringData": object{"other": "theirs"}})
+		"stringData": object{"other": "theirs", "token": "their-token"}})
 	withForeign := valuesV3 + `
   - namePrefix: adopt
     accessPolicy: team-a-write
@@ -783,17 +784,29 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 	if err == nil || !strings.Contains(out, "team-a/foreign (no tempo-tenancy label)") || !strings.Contains(out, "adoptExistingSecrets") {
 		t.Fatalf("a run writing into someone else's Secret: %v\n%s", err, out)
 	}
-	if s, _ := e.secret(t, "team-a", "foreign"); len(s) != 1 || s["other"] != "theirs" {
-		t.Fatalf("someone else's Secret was changed: %v", s)
+	if s, _ := e.secret(t, "team-a", "foreign"); len(s) != 2 || s["other"] != "theirs" || s["token"] != "their-token" {
+		t.Fatalf("someone else's Secret was changed: %d keys, other kept %v, token kept %v", len(s), s["other"] == "theirs", s["token"] == "their-token")
+	}
+	if !strings.Contains(out, "no token was created") || strings.Contains(out, "tofu plan") {
+		t.Errorf("the refusal did not come before the plan:\n%s", out)
+	}
+	tokens, err := e.admin.ListTokens(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tokens {
+		if strings.HasPrefix(tk.Name, "adopt") {
+			t.Errorf("the refused run created token %s (%s)", tk.Name, tk.Status)
+		}
 	}
 	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, withForeign), setFile(t, "runner:\n  adoptExistingSecrets: true\n")))
 	if err != nil {
 		t.Fatalf("adopting a Secret: %v\n%s", err, out)
 	}
-	if s, _ := e.secret(t, "team-a", "foreign"); s["other"] != "theirs" || s["token"] == "" {
+	if s, _ := e.secret(t, "team-a", "foreign"); s["other"] != "theirs" || s["token"] == "" || s["token"] == "their-token" {
 		t.Fatalf("the adopted Secret = %v keys; want theirs and the token", len(s))
 	}
-	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, valuesV3), setFile(t, "runner:\n  allowRemovals: {tokens: [adopt]}\n")))
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, valuesV3), setFile(t, "runner:\n  allowRemovals: {tokens: [adopt], secrets: [{namespace: team-a, name: foreign}]}\n")))
 	if err != nil {
 		t.Fatalf("removing the adopted token: %v\n%s", err, out)
 	}

@@ -109,6 +109,10 @@ kube() {
 
 kube_message() { jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null || echo "no message"; }
 
+# owned_by_release: a jq test of a Secret read from the API, true when this
+# release created it or labels it as its own.
+owned_by_release='(.metadata.annotations["tempo-tenancy/created-by"] // "") == $release or (.metadata.labels["tempo-tenancy/release"] // "") == $release'
+
 # write_rotated_secret is the write-secret mode. The token's secret comes in
 # the environment of OpenTofu's local-exec, never on a command line. A
 # Secret that does not exist yet, or holds no other token under the key, is
@@ -122,6 +126,11 @@ write_rotated_secret() {
     200) ;;
     *) fail "reading secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
+  # The run checked every token Secret before planning; one made by
+  # someone else since then is still not this release's to write.
+  if [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] && ! jq -e --arg release "${TENANCY_RELEASE:-}" "$owned_by_release" "$work/kube.out" >/dev/null; then
+    fail "secret $ns/$name exists and was not written by this release; nothing was written into it. Choose another secret name, or set runner.adoptExistingSecrets: true to take it over"
+  fi
   current="$(jq -r --arg k "$key" '.data[$k] // "" | @base64d' "$work/kube.out")"
   [[ -n "$current" && "$current" != "$TENANCY_TOKEN_SECRET" ]] || return 0
   code="$(printf '%s' "$TENANCY_TOKEN_SECRET" | jq -Rs --arg k "$key" '{data: {($k): @base64}}' |
@@ -275,7 +284,74 @@ destructive_changes() {
     | "  \(.address) (\(if .type == "tempo_token" then "revoke" elif (.change.actions | index("create")) then "replace" else "deactivate" end))"'
 }
 
+# batch CONFIG: the requests of a curl configuration file, one block each,
+# in one process over kept-alive connections. Every transfer reports
+# "<status> <curl exit> <index>"; batch_check fails unless each of the
+# count transfers completed.
+batch_block() { # METHOD URL OUTPUT INDEX [BODY-FILE]
+  printf 'next\nurl = "%s"\nrequest = "%s"\ncacert = "%s"\nheader = "@%s"\nmax-time = 30\nsilent\nshow-error\noutput = "%s"\nwrite-out = "%%{http_code} %%{exitcode} %s\\n"\n' \
+    "$2" "$1" "$sa_dir/ca.crt" "$work/kube.auth" "$3" "$4"
+  if [[ -n "${5:-}" ]]; then
+    printf 'header = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s"\n' "$5"
+  fi
+}
+# Blocks are separated by "next"; the first one's is dropped.
+batch() {
+  [[ -s "$1" ]] || { : >"$2"; return 0; }
+  tail -n +2 "$1" >"$1.curl"
+  curl -K "$1.curl" >"$2" || true # each transfer's outcome is in its line
+}
+batch_check() { # CODES-FILE EXPECTED-COUNT WHAT
+  local code exit idx n=0
+  while read -r code exit idx; do
+    [[ "$exit" == 0 && "$code" != 000 ]] ||
+      fail "$3 secret ${secret_ns[idx]}/${secret_name[idx]}: the request did not complete (curl exit $exit)"
+    n=$((n + 1))
+  done <"$1"
+  ((n == $2)) || fail "$3 token Secrets: $n of $2 requests reported"
+}
+
+# check_secrets_are_ours: a token Secret that exists and that this release
+# neither created nor labels as its own belongs to someone else. The run
+# stops before planning, so that neither a token is created nor a key of
+# that Secret written (OpenTofu writes a new token into an existing Secret
+# while it applies), unless TENANCY_ADOPT_SECRETS=true. All are read in one
+# curl process.
+check_secrets_are_ours() {
+  [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] || return 0
+  local dir="$work/batch" code exit idx foreign=""
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
+  secret_ns=() secret_name=()
+  : >"$dir/get.cfg"
+  local i=0 ns name
+  while IFS=$'\t' read -r ns name; do
+    secret_ns[i]="$ns" secret_name[i]="$name"
+    batch_block GET "$kube_url/api/v1/namespaces/$ns/secrets/$name" "$dir/$i.got" "$i" >>"$dir/get.cfg"
+    i=$((i + 1))
+  done < <(jq -r '[.tokens[]?.secret | [.namespace, .name] | join("\t")] | unique[]' terraform.tfvars.json)
+  batch "$dir/get.cfg" "$dir/get.codes"
+  batch_check "$dir/get.codes" "$i" reading
+  while read -r code exit idx; do
+    case "$code" in
+      404) ;;
+      200)
+        jq -e --arg release "${TENANCY_RELEASE:-}" "$owned_by_release" "$dir/$idx.got" >/dev/null ||
+          foreign+="  ${secret_ns[idx]}/${secret_name[idx]} ($(jq -r '.metadata.labels["tempo-tenancy/release"] // "no tempo-tenancy label"' "$dir/$idx.got"))"$'\n'
+        ;;
+      *) fail "reading secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$dir/$idx.got" 2>/dev/null)" ;;
+    esac
+  done <"$dir/get.codes"
+  rm -rf "$dir"
+  if [[ -n "$foreign" ]]; then
+    printf 'tempo-tenancy-runner: these Secrets exist and were not written by this release:\n%s' "$foreign" >&2
+    fail "nothing was planned or applied: no token was created and no Secret written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
+  fi
+}
+
 wait_for_admin_api
+declare -a secret_ns=() secret_name=() secret_tokens=()
+if [[ "$mode" == apply ]]; then check_secrets_are_ours; fi
 
 say "$tf init"
 run "$tf" init -no-color -input=false
@@ -342,34 +418,7 @@ batch_dir="$work/batch"
 rm -rf "$batch_dir" && mkdir -p "$batch_dir"
 printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
 
-# batch CONFIG: the requests of a curl configuration file, one block each,
-# in one process over kept-alive connections. Every transfer reports
-# "<status> <curl exit> <index>"; batch_check fails unless each of the
-# count transfers completed.
-batch_block() { # METHOD URL OUTPUT INDEX [BODY-FILE]
-  printf 'next\nurl = "%s"\nrequest = "%s"\ncacert = "%s"\nheader = "@%s"\nmax-time = 30\nsilent\nshow-error\noutput = "%s"\nwrite-out = "%%{http_code} %%{exitcode} %s\\n"\n' \
-    "$2" "$1" "$sa_dir/ca.crt" "$work/kube.auth" "$3" "$4"
-  if [[ -n "${5:-}" ]]; then
-    printf 'header = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s"\n' "$5"
-  fi
-}
-# Blocks are separated by "next"; the first one's is dropped.
-batch() {
-  [[ -s "$1" ]] || { : >"$2"; return 0; }
-  tail -n +2 "$1" >"$1.curl"
-  curl -K "$1.curl" >"$2" || true # each transfer's outcome is in its line
-}
-batch_check() { # CODES-FILE EXPECTED-COUNT WHAT
-  local code exit idx n=0
-  while read -r code exit idx; do
-    [[ "$exit" == 0 && "$code" != 000 ]] ||
-      fail "$3 secret ${secret_ns[idx]}/${secret_name[idx]}: the request did not complete (curl exit $exit)"
-    n=$((n + 1))
-  done <"$1"
-  ((n == $2)) || fail "$3 token Secrets: $n of $2 requests reported"
-}
-
-declare -a secret_ns=() secret_name=() secret_tokens=()
+secret_ns=() secret_name=() secret_tokens=()
 jq -r --arg release "${TENANCY_RELEASE:-}" '
   to_entries | map(select(.value.token != null)) | group_by(.value.namespace + "/" + .value.name)[]
   | ([.[0].value.namespace, .[0].value.name, ([.[].value.token_name] | join(", "))] | join("\t")),
@@ -460,13 +509,14 @@ rm -rf "$batch_dir"
 # removed only once it is gone.
 current="$(jq -c "$by_secret" "$outputs")"
 record_write "$(jq -cs "$merge_targets" <<<"$previous $current")"
-# A Secret the runner may not touch any more (a renderer without lookup,
-# such as Argo CD, grants only the Secrets of the current values) stays in
-# the record, with a warning, for a later run or a person to remove.
+# A Secret the runner may not touch any more (the release grants only the
+# Secrets its values name: the current tokens' and runner.allowRemovals.
+# secrets) stays in the record, with a warning, for a later run or a person
+# to remove.
 pending="$work/pending-removals.json"
 echo '[]' >"$pending"
 keep_pending() {
-  say "WARNING: secret $1/$2: $3; it stays listed for removal, delete it by hand or grant the runner delete on it"
+  say "WARNING: secret $1/$2: $3; it stays listed for removal: name it under runner.allowRemovals.secrets ({namespace: $1, name: $2}) in the next upgrade, or delete it by hand"
   jq -c --arg ns "$1" --arg name "$2" --argjson keys "$4" '. + [{namespace: $ns, name: $name, keys: $keys}]' "$pending" >"$pending.new"
   mv "$pending.new" "$pending"
 }
