@@ -22,6 +22,9 @@ never covers the admin token's namespace.
 {{- if eq $ns .Release.Namespace -}}
 {{- fail (printf "state.namespace: %q is the release namespace, where the admin token Secret is; the state backend needs list on Secrets in its namespace, so give it a namespace of its own" $ns) -}}
 {{- end -}}
+{{- if has $ns (list "kube-system" "kube-public" "kube-node-lease" "default") -}}
+{{- fail (printf "state.namespace: %q is a namespace of the cluster's own; the state backend needs list on Secrets in its namespace, so give it a namespace of its own" $ns) -}}
+{{- end -}}
 {{- $ns -}}
 {{- end -}}
 
