@@ -57,7 +57,7 @@ func startProfiling() (stop func()) {
 		if err := pprof.WriteHeapProfile(heap); err != nil {
 			log.Printf("[WARN] %s: %v", envPprofDir, err)
 		}
-		if err := os.WriteFile(prefix+".live-peak", []byte(fmt.Sprintln(peak.Load())), 0o644); err != nil {
+		if err := os.WriteFile(prefix+".live-peak", []byte(fmt.Sprintln(peak.Load())), 0o600); err != nil {
 			log.Printf("[WARN] %s: %v", envPprofDir, err)
 		}
 	}

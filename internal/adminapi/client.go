@@ -425,7 +425,7 @@ func (c *Client) readBody(op string, resp *http.Response) ([]byte, error) {
 func (c *Client) noAnswer(ctx context.Context, op string, x *exchange, err error) *Error {
 	e := c.transportError(op, err, x.attempts)
 	spent := x.attempts > c.http.RetryMax || x.probe || x.br.isOpen()
-	if ctx.Err() == nil && e.kind == ErrConnection && !tlsRefusal(err) && spent {
+	if ctx.Err() == nil && errors.Is(e.kind, ErrConnection) && !tlsRefusal(err) && spent {
 		e.Message = fmt.Sprintf("the admin API at %s is unreachable", c.URL())
 		c.breaker.unreachable(fmt.Sprintf("%s failed after %d attempt(s): %s", op, x.attempts, e.err))
 	}

@@ -243,7 +243,7 @@ func FuzzAllowedEndpoints(f *testing.F) {
 		}
 		for _, s := range g.suffixes {
 			if strings.Trim(s, ".") == "" || strings.ContainsFunc(s, func(r rune) bool {
-				return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == '_')
+				return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '.' && r != '-' && r != '_'
 			}) {
 				t.Fatalf("suffix %q accepted", s)
 			}
@@ -364,7 +364,9 @@ func FuzzBaseURL(f *testing.F) {
 // is the authority, where user information goes.
 func isScheme(s string) bool {
 	for i, r := range s {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || i > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')) {
+		letter := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+		later := i > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')
+		if !letter && !later {
 			return false
 		}
 	}

@@ -15,10 +15,6 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// clusterLocalSuffixes are the DNS suffixes of Kubernetes Services, which
-// stay inside the cluster network even over plain HTTP.
-var clusterLocalSuffixes = []string{".svc", ".cluster.local"}
-
 // guard is the network-boundary guard. The admin token may only travel to:
 //
 //   - when allowed_endpoints is set: a host matching one of its suffixes, or
@@ -123,16 +119,6 @@ func (g *guard) nameAllowed(host string) bool {
 func (g *guard) prefixAllowed(a netip.Addr) bool {
 	for _, p := range g.prefixes {
 		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-func clusterLocal(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	for _, s := range clusterLocalSuffixes {
-		if strings.HasSuffix(host, s) {
 			return true
 		}
 	}

@@ -165,7 +165,7 @@ func updateObject[T any](ctx context.Context, c *Client, k kind, name string, de
 // on an existing object "name already taken" would mislead.
 func asVersionConflict(err error) error {
 	var e *Error
-	if errors.As(err, &e) && e.kind == ErrNameTaken {
+	if errors.As(err, &e) && errors.Is(e.kind, ErrNameTaken) {
 		e.kind, e.Hint = ErrVersionConflict, ""
 	}
 	return err

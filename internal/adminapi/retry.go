@@ -24,7 +24,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if x := exchangeOf(ctx); x != nil {
 		x.observe(resp, err)
 		if x.probe && err != nil {
-			return false, nil
+			return false, nil //nolint:nilerr // the error is the answer: the caller reports it, unretried
 		}
 	}
 	return retryPolicy(ctx, resp, err)

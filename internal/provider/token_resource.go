@@ -146,7 +146,7 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				Validators: []validator.String{duration()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(
 					func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-						resp.RequiresReplace = !(imported(ctx, req.Private) && req.StateValue.IsNull())
+						resp.RequiresReplace = !imported(ctx, req.Private) || !req.StateValue.IsNull()
 					},
 					"Replaces the token when the lifetime changes; an imported token keeps its expiration.",
 					"Replaces the token when the lifetime changes; an imported token keeps its expiration.",

@@ -103,7 +103,7 @@ import {
 					for _, name := range []string{"fixed", "made-by-hand"} {
 						got, err := env.Client.GetToken(ctx, name)
 						if err != nil || got.Status != adminapi.StatusActive {
-							return fmt.Errorf("token %s: %+v, %v; want it still active", name, got, err)
+							return fmt.Errorf("token %s: %+v, %w; want it still active", name, got, err)
 						}
 					}
 					return nil

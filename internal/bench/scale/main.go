@@ -211,14 +211,14 @@ func run(ctx context.Context, args []string) error {
 	if err := writeReports(o, m, results); err != nil {
 		return err
 	}
-	fmt.Print(m.markdown() + "\n" + table(o, results))
+	fmt.Print(m.markdown() + "\n" + table(results))
 	return nil
 }
 
 // writeReports writes the -out and -json files, when asked for.
 func writeReports(o options, m machine, results []result) error {
 	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(m.markdown()+"\n"+table(o, results)), 0o644); err != nil {
+		if err := os.WriteFile(o.out, []byte(m.markdown()+"\n"+table(results)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -613,7 +613,7 @@ func (e *emulator) stop() {
 }
 
 func (e *emulator) reset(ctx context.Context) error {
-	_, err := e.call(ctx, http.MethodPost, "/_emulator/reset", nil)
+	err := e.call(ctx, http.MethodPost, "/_emulator/reset", nil)
 	return err
 }
 
@@ -626,11 +626,11 @@ func (e *emulator) read(ctx context.Context) (map[string]int, float64, int64, er
 		HandlingSeconds float64 `json:"handling_seconds"`
 		Connections     int64   `json:"connections"`
 	}
-	if _, err := e.call(ctx, http.MethodGet, "/_emulator/stats", &stats); err != nil {
+	if err := e.call(ctx, http.MethodGet, "/_emulator/stats", &stats); err != nil {
 		return nil, 0, 0, err
 	}
 	var counts map[string]int
-	if _, err := e.call(ctx, http.MethodGet, "/_emulator/counts", &counts); err != nil {
+	if err := e.call(ctx, http.MethodGet, "/_emulator/counts", &counts); err != nil {
 		return nil, 0, 0, err
 	}
 	routes := map[string]int{}
@@ -651,24 +651,24 @@ func routeOf(key string) string {
 	return method + " " + kind
 }
 
-func (e *emulator) call(ctx context.Context, method, path string, out any) (int, error) {
+func (e *emulator) call(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, e.url+path, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
 	if out != nil {
-		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+		return json.NewDecoder(resp.Body).Decode(out)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	return nil
 }
 
 // machine describes where the figures were taken.
@@ -760,7 +760,7 @@ func (m machine) markdown() string {
 
 // table renders the results: one row per CLI, configuration and phase,
 // with the medians of the runs.
-func table(o options, results []result) string {
+func table(results []result) string {
 	by := map[string]map[string]result{}     // key → provider → median
 	runs := map[string]map[string][]result{} // key → provider → each run
 	var keys []string
