@@ -230,6 +230,27 @@ func TestChartJob(t *testing.T) {
 			t.Errorf("mount %s: present %v, read-only %v; want read-only %v", path, ok, got, ro)
 		}
 	}
+	// What holds secrets on their way (the scratch directory, TMPDIR) is
+	// in memory: a killed run leaves nothing on the node's disk.
+	env := map[string]string{}
+	for _, e := range get(job, "spec", "template", "spec", "containers", 0, "env").([]any) {
+		env[get(e, "name").(string)], _ = get(e, "value").(string)
+	}
+	byPath := map[string]string{}
+	for _, m := range get(job, "spec", "template", "spec", "containers", 0, "volumeMounts").([]any) {
+		byPath[get(m, "mountPath").(string)] = get(m, "name").(string)
+	}
+	for _, dir := range []string{env["TENANCY_SCRATCH_DIR"], env["TMPDIR"]} {
+		var medium any
+		for _, v := range get(job, "spec", "template", "spec", "volumes").([]any) {
+			if get(v, "name") == byPath[dir] {
+				medium = get(v, "emptyDir", "medium")
+			}
+		}
+		if dir == "" || medium != "Memory" {
+			t.Errorf("scratch directory %q is on volume %q of medium %v, want an emptyDir in memory", dir, byPath[dir], medium)
+		}
+	}
 }
 
 // Every object name fits in 63 characters whatever the release name (helm

@@ -34,9 +34,15 @@ mode="${1:-apply}"
 case "$mode" in apply | plan | destroy | write-secret) ;; *) echo "usage: $0 [apply|plan|destroy|write-secret]" >&2; exit 2 ;; esac
 
 work="${TENANCY_WORK_DIR:?TENANCY_WORK_DIR must name a writable directory}"
-# OpenTofu runs write-secret for several tokens at once: each gets a scratch
-# directory of its own.
-if [[ "$mode" == write-secret ]]; then work="$(mktemp -d "$work/write-secret.XXXXXX")"; fi
+# Every file that holds a secret (the service account's token in a header
+# file, Secret bodies, the outputs, the plan) goes to the scratch
+# directory, which the chart mounts in memory (an emptyDir of medium
+# Memory, like TMPDIR, where bash spills large here-strings): a run killed
+# outright leaves nothing on a disk. The work directory keeps the module
+# and OpenTofu's data.
+# Each run, and each write-secret (OpenTofu runs several at once), has a
+# directory of its own there.
+scratch="$(mktemp -d "${TENANCY_SCRATCH_DIR:-$work}/$mode.XXXXXX")"
 tf="${TENANCY_TF:-tofu}"
 lock_timeout="${TENANCY_LOCK_TIMEOUT:-120s}"
 allow_destroy="${TENANCY_ALLOW_DESTROY:-false}"
@@ -53,12 +59,8 @@ say() {
 fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
 
 # Every file that may hold a secret, removed however the run ends.
-outputs="$work/token-secrets.json"
-cleanup() {
-  rm -f "$outputs" "$work/kube.auth" "$work/kube.out" "$work/tfplan" "$work/output.err" "$work/pending-removals.json"
-  rm -rf "$work/batch" "$work/current.json"
-  if [[ "$mode" == write-secret ]]; then rm -rf "$work"; fi
-}
+outputs="$scratch/token-secrets.json"
+cleanup() { rm -rf "$scratch"; }
 trap cleanup EXIT
 
 # run CMD...: runs a long command in the background and waits for it, so
@@ -96,18 +98,18 @@ kube_url="https://$host:${KUBERNETES_SERVICE_PORT:-443}"
 
 # kube METHOD PATH [CONTENT-TYPE]: one Kubernetes API call with the service
 # account's token, the body (if any) on stdin. The token goes in a header
-# file, not on a command line; the response body lands in $work/kube.out.
+# file, not on a command line; the response body lands in $scratch/kube.out.
 kube() {
   local method="$1" path="$2" ctype="${3:-}" args=()
-  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
-  args=(-sS --max-time 30 -o "$work/kube.out" -w '%{http_code}' --cacert "$sa_dir/ca.crt" -H "@$work/kube.auth" -X "$method")
+  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$scratch/kube.auth"
+  args=(-sS --max-time 30 -o "$scratch/kube.out" -w '%{http_code}' --cacert "$sa_dir/ca.crt" -H "@$scratch/kube.auth" -X "$method")
   if [[ -n "$ctype" ]]; then
     args+=(-H "Content-Type: $ctype" --data-binary @-)
   fi
   curl "${args[@]}" "$kube_url$path"
 }
 
-kube_message() { jq -r '.message // "no message"' "$work/kube.out" 2>/dev/null || echo "no message"; }
+kube_message() { jq -r '.message // "no message"' "$scratch/kube.out" 2>/dev/null || echo "no message"; }
 
 # owned_by_release: a jq test of a Secret read from the API, true when this
 # release created it or labels it as its own.
@@ -128,10 +130,10 @@ write_rotated_secret() {
   esac
   # The run checked every token Secret before planning; one made by
   # someone else since then is still not this release's to write.
-  if [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] && ! jq -e --arg release "${TENANCY_RELEASE:-}" "$owned_by_release" "$work/kube.out" >/dev/null; then
+  if [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] && ! jq -e --arg release "${TENANCY_RELEASE:-}" "$owned_by_release" "$scratch/kube.out" >/dev/null; then
     fail "secret $ns/$name exists and was not written by this release; nothing was written into it. Choose another secret name, or set runner.adoptExistingSecrets: true to take it over"
   fi
-  current="$(jq -r --arg k "$key" '.data[$k] // "" | @base64d' "$work/kube.out")"
+  current="$(jq -r --arg k "$key" '.data[$k] // "" | @base64d' "$scratch/kube.out")"
   [[ -n "$current" && "$current" != "$TENANCY_TOKEN_SECRET" ]] || return 0
   code="$(printf '%s' "$TENANCY_TOKEN_SECRET" | jq -Rs --arg k "$key" '{data: {($k): @base64}}' |
     kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager" application/merge-patch+json)"
@@ -194,7 +196,8 @@ plan {
 fi
 
 # The module is copied out of the read-only ConfigMap mount; Terraform's
-# working data and the plan live in the writable work directory.
+# working data live in the writable work directory, the plan in the scratch
+# directory.
 module="$work/module"
 rm -rf "$module"
 mkdir -p "$module"
@@ -231,7 +234,7 @@ record_read() {
   local code
   code="$(kube GET "/api/v1/namespaces/$release_ns/configmaps/$record")"
   case "$code" in
-    200) jq -c '(.data["token-secrets.json"] // "[]") | fromjson' "$work/kube.out" ;;
+    200) jq -c '(.data["token-secrets.json"] // "[]") | fromjson' "$scratch/kube.out" ;;
     404) echo '[]' ;;
     *) fail "reading the record $release_ns/$record: HTTP $code: $(kube_message)" ;;
   esac
@@ -261,9 +264,9 @@ merge_targets='add // [] | map(.keys //= []) | group_by(.namespace + "/" + .name
 # run rather than be taken for "no Secrets".
 token_targets() {
   local json rc=0
-  json="$("$tf" output -no-color -json 2>"$work/output.err")" || rc=$?
+  json="$("$tf" output -no-color -json 2>"$scratch/output.err")" || rc=$?
   if ((rc)); then
-    cat "$work/output.err" >&2
+    cat "$scratch/output.err" >&2
     fail "cannot read the outputs of the state (exit $rc)"
   fi
   jq -c "(.token_secrets.value // {}) | $by_secret" <<<"$json"
@@ -274,7 +277,7 @@ token_targets() {
 # and the addresses allowed. The plan's JSON holds secrets of the state, so
 # it only ever flows through this pipe.
 destructive_changes() {
-  "$tf" show -no-color -json "$work/tfplan" | jq -r --argjson allowed "$allowed_removals" '
+  "$tf" show -no-color -json "$scratch/tfplan" | jq -r --argjson allowed "$allowed_removals" '
     .resource_changes[]?
     | select(.type == "tempo_tenant" or .type == "tempo_access_policy" or .type == "tempo_token")
     | select(.change.actions | index("delete"))
@@ -290,7 +293,7 @@ destructive_changes() {
 # count transfers completed.
 batch_block() { # METHOD URL OUTPUT INDEX [BODY-FILE]
   printf 'next\nurl = "%s"\nrequest = "%s"\ncacert = "%s"\nheader = "@%s"\nmax-time = 30\nsilent\nshow-error\noutput = "%s"\nwrite-out = "%%{http_code} %%{exitcode} %s\\n"\n' \
-    "$2" "$1" "$sa_dir/ca.crt" "$work/kube.auth" "$3" "$4"
+    "$2" "$1" "$sa_dir/ca.crt" "$scratch/kube.auth" "$3" "$4"
   if [[ -n "${5:-}" ]]; then
     printf 'header = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s"\n' "$5"
   fi
@@ -319,9 +322,9 @@ batch_check() { # CODES-FILE EXPECTED-COUNT WHAT
 # curl process.
 check_secrets_are_ours() {
   [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] || return 0
-  local dir="$work/batch" code exit idx foreign=""
+  local dir="$scratch/batch" code exit idx foreign=""
   rm -rf "$dir" && mkdir -p "$dir"
-  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
+  printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$scratch/kube.auth"
   secret_ns=() secret_name=()
   : >"$dir/get.cfg"
   local i=0 ns name
@@ -366,7 +369,7 @@ recorded="$(record_read)"
 targets="$(token_targets)"
 previous="$(jq -cs "$merge_targets" <<<"$targets $recorded")"
 
-plan_args=(-no-color -input=false -lock-timeout="$lock_timeout" -detailed-exitcode -out="$work/tfplan")
+plan_args=(-no-color -input=false -lock-timeout="$lock_timeout" -detailed-exitcode -out="$scratch/tfplan")
 [[ "$mode" == destroy ]] && plan_args+=(-destroy)
 if [[ "$mode" == destroy ]]; then say "$tf plan -destroy"; else say "$tf plan"; fi
 rc=0
@@ -392,7 +395,7 @@ fi
 
 if [[ $changes == yes ]]; then
   say "$tf apply"
-  run "$tf" apply -no-color -input=false -lock-timeout="$lock_timeout" "$work/tfplan"
+  run "$tf" apply -no-color -input=false -lock-timeout="$lock_timeout" "$scratch/tfplan"
 else
   say "no changes to apply"
 fi
@@ -414,9 +417,9 @@ fi
 missing="$(jq -r '[.[] | select(.token == null) | .token_name] | join(", ")' "$outputs")"
 [[ -z "$missing" ]] || say "tokens without a known secret (imported?), not written: $missing"
 
-batch_dir="$work/batch"
+batch_dir="$scratch/batch"
 rm -rf "$batch_dir" && mkdir -p "$batch_dir"
-printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$work/kube.auth"
+printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$scratch/kube.auth"
 
 secret_ns=() secret_name=() secret_tokens=()
 jq -r --arg release "${TENANCY_RELEASE:-}" '
@@ -513,7 +516,7 @@ record_write "$(jq -cs "$merge_targets" <<<"$previous $current")"
 # Secrets its values name: the current tokens' and runner.allowRemovals.
 # secrets) stays in the record, with a warning, for a later run or a person
 # to remove.
-pending="$work/pending-removals.json"
+pending="$scratch/pending-removals.json"
 echo '[]' >"$pending"
 keep_pending() {
   say "WARNING: secret $1/$2: $3; it stays listed for removal: name it under runner.allowRemovals.secrets ({namespace: $1, name: $2}) in the next upgrade, or delete it by hand"
@@ -529,16 +532,16 @@ remove_keys() {
     403) keep_pending "$ns" "$name" "not readable by the runner (HTTP 403)" "$gone"; return 0 ;;
     *) fail "reading secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
-  if [[ "$(jq -r '.metadata.labels["tempo-tenancy/release"] // ""' "$work/kube.out")" != "${TENANCY_RELEASE:-}" ]]; then
+  if [[ "$(jq -r '.metadata.labels["tempo-tenancy/release"] // ""' "$scratch/kube.out")" != "${TENANCY_RELEASE:-}" ]]; then
     say "secret $ns/$name: not written by this release; left as it is"
     return 0
   fi
-  rv="$(jq -r '.metadata.resourceVersion' "$work/kube.out")"
+  rv="$(jq -r '.metadata.resourceVersion' "$scratch/kube.out")"
   # Only a Secret this release created goes whole; in one it adopted, or
   # that a runner before this mark wrote, only its keys are removed.
-  created="$(jq -r '.metadata.annotations["tempo-tenancy/created-by"] // ""' "$work/kube.out")"
+  created="$(jq -r '.metadata.annotations["tempo-tenancy/created-by"] // ""' "$scratch/kube.out")"
   # Keys that are not this release's: those of other writers.
-  others="$(jq -r --argjson gone "$gone" --argjson kept "$5" '(.data // {}) | keys - $gone - $kept | length' "$work/kube.out")"
+  others="$(jq -r --argjson gone "$gone" --argjson kept "$5" '(.data // {}) | keys - $gone - $kept | length' "$scratch/kube.out")"
   if [[ "$whole" == true && "$others" == 0 && "$created" == "${TENANCY_RELEASE:-}" ]]; then
     code="$(jq -cn --arg rv "$rv" '{kind: "DeleteOptions", apiVersion: "v1", preconditions: {resourceVersion: $rv}}' |
       kube DELETE "/api/v1/namespaces/$ns/secrets/$name" application/json)"
@@ -560,8 +563,8 @@ remove_keys() {
     *) fail "removing keys from secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
 }
-printf '%s' "$current" >"$work/current.json"
-jq -c --slurpfile curs "$work/current.json" '$curs[0] as $cur | .[] | . as $p
+printf '%s' "$current" >"$scratch/current.json"
+jq -c --slurpfile curs "$scratch/current.json" '$curs[0] as $cur | .[] | . as $p
     | ([$cur[] | select(.namespace == $p.namespace and .name == $p.name)] | first) as $c
     | {namespace, name, whole: ($c == null), gone: ($p.keys - ($c.keys // [])), kept: ($c.keys // [])}
     | select(.whole or (.gone | length > 0))' <<<"$previous" |

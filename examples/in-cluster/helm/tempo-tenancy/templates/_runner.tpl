@@ -83,6 +83,8 @@ spec:
               value: /var/run/tempo-tenancy/config
             - name: TENANCY_WORK_DIR
               value: /var/run/tempo-tenancy/work
+            - name: TENANCY_SCRATCH_DIR
+              value: /tmp
             - name: TENANCY_RELEASE
               value: {{ .Release.Name | quote }}
             - name: TENANCY_RECORD
@@ -153,8 +155,12 @@ spec:
         - name: work
           emptyDir:
             sizeLimit: 256Mi
+        # Secrets pass through here (TENANCY_SCRATCH_DIR, TMPDIR): in
+        # memory, never on the node's disk. It counts against the memory
+        # limit, hence its bound.
         - name: tmp
           emptyDir:
+            medium: Memory
             sizeLimit: 64Mi
         - name: admin-token
           secret:
