@@ -391,6 +391,21 @@ func (e *runnerEnv) secret(t *testing.T, ns, name string) (map[string]string, st
 	return out, s.Metadata.ResourceVersion
 }
 
+// secretObject reads a Secret whole, as the admin; nil when it does not
+// exist.
+func (e *runnerEnv) secretObject(t *testing.T, ns, name string) (object, int) {
+	t.Helper()
+	code, body := e.kube.Do(t, "GET", fmt.Sprintf("/api/v1/namespaces/%s/secrets/%s", ns, name), nil, "")
+	if code != http.StatusOK {
+		return nil, code
+	}
+	var o object
+	if err := json.Unmarshal(body, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o, code
+}
+
 // consume is one step of a token's consumer: read the token from its
 // Secret as the kubelet would, and write traces with it. It returns what
 // went wrong, or "". It may run beside the test, so it never fails it.
@@ -587,6 +602,49 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 		t.Errorf("second run rewrote team-a's Secret (resourceVersion %s -> %s)", rv1, rv)
 	}
 	e.noSecrets(t, out)
+
+	// Secrets carry their release by name and namespace. A release of the
+	// same name in another namespace owns its own, not these: a token of
+	// this release aimed at one of those is refused, as someone else's.
+	if s, _ := e.secretObject(t, "team-a", "tempo-token"); get(s, "metadata", "labels", "tempo-tenancy/release-namespace") != releaseNS ||
+		get(s, "metadata", "annotations", "tempo-tenancy/created-by") != releaseNS+"/"+release {
+		t.Errorf("team-a/tempo-token is marked %v, %v; want the release's namespace and name",
+			get(s, "metadata", "labels"), get(s, "metadata", "annotations"))
+	}
+	e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Secret",
+		"metadata": object{"name": "twin", "namespace": "team-a",
+			"labels":      object{"tempo-tenancy/release": release, "tempo-tenancy/release-namespace": "elsewhere"},
+			"annotations": object{"tempo-tenancy/created-by": "elsewhere/" + release}},
+		"stringData": object{"token": "the-twin-release-token"}})
+	withTwin := valuesV1 + `
+  - namePrefix: twin
+    accessPolicy: team-a-write
+    secret: {namespace: team-a, name: twin, key: token}
+`
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, withTwin)))
+	if err == nil || !strings.Contains(out, "team-a/twin") || !strings.Contains(out, "no token was created") {
+		t.Fatalf("a run writing into the Secret of a release of the same name elsewhere: %v\n%s", err, out)
+	}
+	if s, _ := e.secret(t, "team-a", "twin"); s["token"] != "the-twin-release-token" {
+		t.Fatal("the Secret of a release of the same name in another namespace was changed")
+	}
+	job = e.helmUpgrade(t, e.values(t, valuesV1))
+	// A Secret this release wrote before its marks held the namespace is
+	// still its own (its record says so), and the next write completes them.
+	if code, body := e.kube.DoWith(t, "PATCH", "/api/v1/namespaces/team-a/secrets/tempo-token", "application/merge-patch+json",
+		object{"metadata": object{"labels": object{"tempo-tenancy/release-namespace": nil}, "annotations": object{"tempo-tenancy/created-by": release}}}, ""); code != http.StatusOK {
+		t.Fatalf("marking a Secret the old way: %d %s", code, body)
+	}
+	out, err = e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("a run over a Secret marked the old way: %v\n%s", err, out)
+	}
+	if s, _ := e.secretObject(t, "team-a", "tempo-token"); get(s, "metadata", "labels", "tempo-tenancy/release-namespace") != releaseNS ||
+		get(s, "metadata", "annotations", "tempo-tenancy/created-by") != releaseNS+"/"+release {
+		t.Errorf("team-a/tempo-token after the run is marked %v, %v; want the marks completed",
+			get(s, "metadata", "labels"), get(s, "metadata", "annotations"))
+	}
+	_, rv1 = e.secret(t, "team-a", "tempo-token")
 
 	// A token Secret changed by hand is put right by the next run, and only
 	// that one is written.

@@ -51,6 +51,12 @@ wait_seconds="${TENANCY_WAIT_SECONDS:-0}"
 record="${TENANCY_RECORD:-}"
 sa_dir=/var/run/secrets/kubernetes.io/serviceaccount
 manager=tempo-tenancy
+# The owner of what the runner writes is the release by name and namespace:
+# two releases of one name in two namespaces are two owners.
+release="${TENANCY_RELEASE:-}"
+release_namespace="${TENANCY_RELEASE_NAMESPACE:-}"
+owner="$release"
+[[ -z "$release_namespace" ]] || owner="$release_namespace/$release"
 
 # TENANCY_TIMINGS=1 stamps every line with the time, for measurements.
 say() {
@@ -111,9 +117,38 @@ kube() {
 
 kube_message() { jq -r '.message // "no message"' "$scratch/kube.out" 2>/dev/null || echo "no message"; }
 
+# The record: the token Secrets this release wrote, in a ConfigMap of the
+# state's namespace (see record_write).
+release_ns="${TENANCY_STATE_NAMESPACE:-}"
+record_read() {
+  [[ -n "$record" && -n "$release_ns" ]] || { echo '[]'; return; }
+  local code
+  code="$(kube GET "/api/v1/namespaces/$release_ns/configmaps/$record")"
+  case "$code" in
+    200) jq -c '(.data["token-secrets.json"] // "[]") | fromjson' "$scratch/kube.out" ;;
+    404) echo '[]' ;;
+    *) fail "reading the record $release_ns/$record: HTTP $code: $(kube_message)" ;;
+  esac
+}
+
 # owned_by_release: a jq test of a Secret read from the API, true when this
-# release created it or labels it as its own.
-owned_by_release='(.metadata.annotations["tempo-tenancy/created-by"] // "") == $release or (.metadata.labels["tempo-tenancy/release"] // "") == $release'
+# release created it or labels it as its own, by name and namespace. Marks
+# that name the release alone (written before the namespace was part of
+# them) count only for a Secret of $known, the release's own record and
+# state (["namespace/name", ...]); the next write completes them.
+owned_by_release='(.metadata.namespace + "/" + .metadata.name) as $key
+  | (.metadata.annotations["tempo-tenancy/created-by"] // "") as $created | (.metadata.labels // {}) as $labels
+  | $created == $owner
+    or (($labels["tempo-tenancy/release"] // "") == $release and ($labels["tempo-tenancy/release-namespace"] // "") == $ns)
+    or (($created == $release or (($labels["tempo-tenancy/release"] // "") == $release and ($labels | has("tempo-tenancy/release-namespace") | not)))
+        and ($known | index($key)) != null)'
+# owned FILE [KNOWN]: whether the Secret in FILE is this release's.
+owned() {
+  jq -e --arg owner "$owner" --arg release "$release" --arg ns "$release_namespace" --argjson known "${2:-[]}" \
+    "$owned_by_release" "$1" >/dev/null
+}
+# known_of TARGETS: the "namespace/name" of each target, for owned.
+known_of() { jq -c 'map(.namespace + "/" + .name)' <<<"$1"; }
 
 # write_rotated_secret is the write-secret mode. The token's secret comes in
 # the environment of OpenTofu's local-exec, never on a command line. A
@@ -130,10 +165,12 @@ write_rotated_secret() {
   esac
   # The run checked every token Secret before planning; one made by
   # someone else since then is still not this release's to write.
-  if [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] && ! jq -e --arg release "${TENANCY_RELEASE:-}" "$owned_by_release" "$scratch/kube.out" >/dev/null; then
+  cp "$scratch/kube.out" "$scratch/secret.json"
+  if [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] && ! owned "$scratch/secret.json" &&
+    ! owned "$scratch/secret.json" "$(known_of "$(record_read)")"; then
     fail "secret $ns/$name exists and was not written by this release; nothing was written into it. Choose another secret name, or set runner.adoptExistingSecrets: true to take it over"
   fi
-  current="$(jq -r --arg k "$key" '.data[$k] // "" | @base64d' "$scratch/kube.out")"
+  current="$(jq -r --arg k "$key" '.data[$k] // "" | @base64d' "$scratch/secret.json")"
   [[ -n "$current" && "$current" != "$TENANCY_TOKEN_SECRET" ]] || return 0
   code="$(printf '%s' "$TENANCY_TOKEN_SECRET" | jq -Rs --arg k "$key" '{data: {($k): @base64}}' |
     kube PATCH "/api/v1/namespaces/$ns/secrets/$name?fieldManager=$manager" application/merge-patch+json)"
@@ -228,17 +265,6 @@ wait_for_admin_api() {
 # state's namespace. It only loses an entry once that Secret is deleted, so
 # a run that fails between the apply and the deletion, or a rollback, does
 # not forget a Secret whose token is gone.
-release_ns="${TENANCY_STATE_NAMESPACE:-}"
-record_read() {
-  [[ -n "$record" && -n "$release_ns" ]] || { echo '[]'; return; }
-  local code
-  code="$(kube GET "/api/v1/namespaces/$release_ns/configmaps/$record")"
-  case "$code" in
-    200) jq -c '(.data["token-secrets.json"] // "[]") | fromjson' "$scratch/kube.out" ;;
-    404) echo '[]' ;;
-    *) fail "reading the record $release_ns/$record: HTTP $code: $(kube_message)" ;;
-  esac
-}
 record_write() {
   [[ -n "$record" && -n "$release_ns" ]] || return 0
   local code
@@ -322,7 +348,8 @@ batch_check() { # CODES-FILE EXPECTED-COUNT WHAT
 # curl process.
 check_secrets_are_ours() {
   [[ "${TENANCY_ADOPT_SECRETS:-false}" != true ]] || return 0
-  local dir="$scratch/batch" code exit idx foreign=""
+  local dir="$scratch/batch" code exit idx foreign="" known
+  known="$(known_of "$previous")"
   rm -rf "$dir" && mkdir -p "$dir"
   printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$scratch/kube.auth"
   secret_ns=() secret_name=()
@@ -339,7 +366,7 @@ check_secrets_are_ours() {
     case "$code" in
       404) ;;
       200)
-        jq -e --arg release "${TENANCY_RELEASE:-}" "$owned_by_release" "$dir/$idx.got" >/dev/null ||
+        owned "$dir/$idx.got" "$known" ||
           foreign+="  ${secret_ns[idx]}/${secret_name[idx]} ($(jq -r '.metadata.labels["tempo-tenancy/release"] // "no tempo-tenancy label"' "$dir/$idx.got"))"$'\n'
         ;;
       *) fail "reading secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$dir/$idx.got" 2>/dev/null)" ;;
@@ -354,7 +381,6 @@ check_secrets_are_ours() {
 
 wait_for_admin_api
 declare -a secret_ns=() secret_name=() secret_tokens=()
-if [[ "$mode" == apply ]]; then check_secrets_are_ours; fi
 
 say "$tf init"
 run "$tf" init -no-color -input=false
@@ -368,6 +394,7 @@ fi
 recorded="$(record_read)"
 targets="$(token_targets)"
 previous="$(jq -cs "$merge_targets" <<<"$targets $recorded")"
+if [[ "$mode" == apply ]]; then check_secrets_are_ours; fi
 
 plan_args=(-no-color -input=false -lock-timeout="$lock_timeout" -detailed-exitcode -out="$scratch/tfplan")
 [[ "$mode" == destroy ]] && plan_args+=(-destroy)
@@ -422,12 +449,13 @@ rm -rf "$batch_dir" && mkdir -p "$batch_dir"
 printf 'Authorization: Bearer %s\n' "$(cat "$sa_dir/token")" >"$scratch/kube.auth"
 
 secret_ns=() secret_name=() secret_tokens=()
-jq -r --arg release "${TENANCY_RELEASE:-}" '
+jq -r --arg release "$release" --arg ns "$release_namespace" '
   to_entries | map(select(.value.token != null)) | group_by(.value.namespace + "/" + .value.name)[]
   | ([.[0].value.namespace, .[0].value.name, ([.[].value.token_name] | join(", "))] | join("\t")),
     ({apiVersion: "v1", kind: "Secret", type: "Opaque",
       metadata: {namespace: .[0].value.namespace, name: .[0].value.name,
-        labels: {"app.kubernetes.io/managed-by": "tempo-tenancy", "tempo-tenancy/release": $release}},
+        labels: ({"app.kubernetes.io/managed-by": "tempo-tenancy", "tempo-tenancy/release": $release}
+          + if $ns == "" then {} else {"tempo-tenancy/release-namespace": $ns} end)},
       data: (map({key: .value.key, value: (.value.token | @base64)}) | from_entries)} | tojson)' "$outputs" >"$batch_dir/want.lines" ||
   fail "cannot read the token_secrets output"
 : >"$batch_dir/get.cfg"
@@ -458,21 +486,21 @@ done <"$batch_dir/get.codes"
 # may delete it whole.
 : >"$batch_dir/plan.lines"
 if ((count > 0)); then
-  jq -rn --argjson n "$count" --arg dir "$batch_dir" --arg release "${TENANCY_RELEASE:-}" --arg adopt "${TENANCY_ADOPT_SECRETS:-false}" '
+  jq -rn --argjson n "$count" --arg dir "$batch_dir" --arg owner "$owner" --arg release "$release" --arg ns "$release_namespace" \
+    --argjson known "$(known_of "$previous")" --arg adopt "${TENANCY_ADOPT_SECRETS:-false}" "def owned: $owned_by_release;"'
     reduce inputs as $d ({}; .[input_filename | ltrimstr($dir + "/")] = $d)
     | . as $f | range($n) | tostring | . as $i
     | $f[$i + ".want"] as $want | $f[$i + ".got"] as $got
     | (($got.kind // "") == "Secret") as $exists
     | ($got.metadata.annotations["tempo-tenancy/created-by"] // "") as $created
-    | ($got.metadata.labels["tempo-tenancy/release"] // "") as $owner
-    | if $exists and $created != $release and $owner != $release and $adopt != "true" then
-        "\($i)\tforeign\t\($owner)"
+    | if $exists and ($got | owned | not) and $adopt != "true" then
+        "\($i)\tforeign\t\($got.metadata.labels["tempo-tenancy/release"] // "")"
       elif $exists and all($want.data | to_entries[]; $got.data[.key] == .value)
           and all($want.metadata.labels | to_entries[]; ($got.metadata.labels // {})[.key] == .value) then
         empty
       else
-        "\($i)\twrite\t" + ($want | if ($exists | not) or $created == $release
-          then .metadata.annotations = {"tempo-tenancy/created-by": $release} else . end | tojson)
+        "\($i)\twrite\t" + ($want | if ($exists | not) or $created == $owner or $created == $release
+          then .metadata.annotations = {"tempo-tenancy/created-by": $owner} else . end | tojson)
       end' "$batch_dir"/*.want "$batch_dir"/*.got >"$batch_dir/plan.lines" ||
     fail "cannot compare the token Secrets with what they should hold"
 fi
@@ -532,7 +560,8 @@ remove_keys() {
     403) keep_pending "$ns" "$name" "not readable by the runner (HTTP 403)" "$gone"; return 0 ;;
     *) fail "reading secret $ns/$name: HTTP $code: $(kube_message)" ;;
   esac
-  if [[ "$(jq -r '.metadata.labels["tempo-tenancy/release"] // ""' "$scratch/kube.out")" != "${TENANCY_RELEASE:-}" ]]; then
+  cp "$scratch/kube.out" "$scratch/secret.json"
+  if ! owned "$scratch/secret.json" "$(known_of "$previous")"; then
     say "secret $ns/$name: not written by this release; left as it is"
     return 0
   fi
@@ -542,7 +571,7 @@ remove_keys() {
   created="$(jq -r '.metadata.annotations["tempo-tenancy/created-by"] // ""' "$scratch/kube.out")"
   # Keys that are not this release's: those of other writers.
   others="$(jq -r --argjson gone "$gone" --argjson kept "$5" '(.data // {}) | keys - $gone - $kept | length' "$scratch/kube.out")"
-  if [[ "$whole" == true && "$others" == 0 && "$created" == "${TENANCY_RELEASE:-}" ]]; then
+  if [[ "$whole" == true && "$others" == 0 && ("$created" == "$owner" || "$created" == "$release") ]]; then
     code="$(jq -cn --arg rv "$rv" '{kind: "DeleteOptions", apiVersion: "v1", preconditions: {resourceVersion: $rv}}' |
       kube DELETE "/api/v1/namespaces/$ns/secrets/$name" application/json)"
     case "$code" in

@@ -87,6 +87,8 @@ spec:
               value: /tmp
             - name: TENANCY_RELEASE
               value: {{ .Release.Name | quote }}
+            - name: TENANCY_RELEASE_NAMESPACE
+              value: {{ .Release.Namespace | quote }}
             - name: TENANCY_RECORD
               value: {{ include "tempo-tenancy.recordName" . | quote }}
             - name: TENANCY_STATE_NAMESPACE
