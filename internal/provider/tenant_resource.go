@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -108,9 +109,24 @@ func (r *tenantResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// A replacement is planned in two calls: this one with the state, then
+	// one with none, which the planned private state of the first reaches.
+	// A tenant replaced under its own name could never be created again
+	// (destroying it only deactivates it), so that second call refuses.
+	if req.State.Raw.IsNull() {
+		if b, _ := req.Private.GetKey(ctx, replacingKey); len(b) > 0 && !plan.Name.IsUnknown() && string(b) == strconv.Quote(plan.Name.ValueString()) {
+			name := plan.Name.ValueString()
+			resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Tenant %q cannot be replaced", name),
+				fmt.Sprintf("This plan replaces tenant %q (-replace, replace_triggered_by, or a change that forces it), but a tenant cannot be "+
+					"made again under its name: destroying it only deactivates it, and the name is never freed. Change the tenant in place instead, "+
+					"or declare a tenant with a new name and remove this one when its users have moved.", name))
+			return
+		}
+	}
 	if !req.State.Raw.IsNull() {
 		var state tenantModel
 		resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, replacingKey, []byte(strconv.Quote(state.Name.ValueString())))...)
 		if clusterChanged(state, plan) {
 			resp.Diagnostics.AddAttributeError(path.Root("cluster"), fmt.Sprintf("Tenant %q cannot move to cluster %q", state.Name.ValueString(), plan.Cluster.ValueString()),
 				fmt.Sprintf("The tenant belongs to cluster %q, and a tenant's cluster never changes. Replacing the tenant cannot work either: "+
@@ -181,6 +197,7 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 	plan.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, replacingKey, nil)...)
 	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
@@ -253,6 +270,7 @@ func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest,
 	plan.fromAPI(got)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, replacingKey, nil)...)
 	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
@@ -270,3 +288,8 @@ func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest,
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	importName(ctx, req, resp, tenantName())
 }
+
+// replacingKey holds, in the planned private state of a tenant's update or
+// replacement, the tenant's name: what the second planning call of a
+// replacement compares the new name with.
+const replacingKey = "replacing"
