@@ -253,6 +253,75 @@ func TestChartJob(t *testing.T) {
 	}
 }
 
+// What operators set on a Job's pod reaches it, the rollback Job's too:
+// scheduling, annotations (an Istio sidecar would keep the Job from
+// completing), more environment, the image by digest, the ServiceAccount's
+// annotations. A refusal (exit 3) is not retried; an eviction does not
+// count as a failure.
+func TestChartOperatorSettings(t *testing.T) {
+	defaults := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"))
+	job := byKind(defaults, "Job")[0]
+	if get(job, "spec", "template", "spec", "nodeSelector", "kubernetes.io/os") != "linux" {
+		t.Errorf("nodeSelector = %v, want kubernetes.io/os: linux by default", get(job, "spec", "template", "spec", "nodeSelector"))
+	}
+	rules := get(job, "spec", "podFailurePolicy", "rules").([]any)
+	if len(rules) != 2 || get(rules[0], "action") != "FailJob" || get(rules[0], "onExitCodes", "values", 0) != float64(3) ||
+		get(rules[0], "onExitCodes", "containerName") != "runner" || get(rules[1], "action") != "Ignore" ||
+		get(rules[1], "onPodConditions", 0, "type") != "DisruptionTarget" {
+		t.Errorf("podFailurePolicy = %v", rules)
+	}
+	if get(job, "spec", "ttlSecondsAfterFinished") != nil || get(job, "spec", "template", "spec", "priorityClassName") != nil {
+		t.Errorf("unset settings rendered: ttl %v, priority class %v", get(job, "spec", "ttlSecondsAfterFinished"), get(job, "spec", "template", "spec", "priorityClassName"))
+	}
+
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, `
+runner:
+  image: {digest: "`+digest+`"}
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [system]}]}]
+  priorityClassName: system-cluster-critical
+  podAnnotations: {sidecar.istio.io/inject: "false"}
+  extraEnv:
+    - {name: HTTPS_PROXY, value: "http://proxy.internal:3128"}
+    - name: NO_PROXY
+      valueFrom: {configMapKeyRef: {name: proxy, key: no-proxy}}
+  ttlSecondsAfterFinished: 3600
+  serviceAccount:
+    annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/tenancy"}
+`))
+	for _, job := range byKind(objs, "Job") {
+		pod := get(job, "spec", "template", "spec")
+		ctr := get(pod, "containers", 0)
+		if got := get(ctr, "image"); got != "registry.example.internal/tempo-tenancy-runner@"+digest {
+			t.Errorf("image = %v, want the digest", got)
+		}
+		if get(pod, "affinity", "nodeAffinity") == nil || get(pod, "priorityClassName") != "system-cluster-critical" {
+			t.Errorf("affinity %v, priority class %v", get(pod, "affinity"), get(pod, "priorityClassName"))
+		}
+		if get(job, "spec", "template", "metadata", "annotations", "sidecar.istio.io/inject") != "false" ||
+			get(job, "spec", "template", "metadata", "annotations", "checksum/config") == nil {
+			t.Errorf("pod annotations = %v", get(job, "spec", "template", "metadata", "annotations"))
+		}
+		if get(job, "spec", "ttlSecondsAfterFinished") != float64(3600) {
+			t.Errorf("ttlSecondsAfterFinished = %v", get(job, "spec", "ttlSecondsAfterFinished"))
+		}
+		env := map[string]any{}
+		for _, e := range get(ctr, "env").([]any) {
+			env[get(e, "name").(string)] = e
+		}
+		if get(env["HTTPS_PROXY"], "value") != "http://proxy.internal:3128" || get(env["NO_PROXY"], "valueFrom", "configMapKeyRef", "key") != "no-proxy" {
+			t.Errorf("extraEnv rendered as %v and %v", env["HTTPS_PROXY"], env["NO_PROXY"])
+		}
+	}
+	sa := byKind(objs, "ServiceAccount")[0]
+	if get(sa, "metadata", "annotations", "eks.amazonaws.com/role-arn") == nil {
+		t.Errorf("ServiceAccount annotations = %v", get(sa, "metadata", "annotations"))
+	}
+}
+
 // Every object name fits in 63 characters whatever the release name (helm
 // allows 53), so that a Job's pods can carry it in their job-name label.
 func TestChartNamesFitAnyRelease(t *testing.T) {

@@ -41,6 +41,11 @@ networkPolicy:
   kubernetesApi: {cidrs: [127.0.0.1/32]}
 runner:
   image: {repository: registry.example.internal/tempo-tenancy-runner}
+  podAnnotations: {sidecar.istio.io/inject: "false"}
+  extraEnv: [{name: HTTPS_PROXY, value: "http://proxy.internal:3128"}]
+  affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 1, preference: {matchExpressions: [{key: pool, operator: In, values: [system]}]}}]}}
+  priorityClassName: system-cluster-critical
+  ttlSecondsAfterFinished: 3600
 tokens:
   - namePrefix: team-a-otel
     accessPolicy: team-a-write
@@ -105,6 +110,17 @@ tokens:
 			if kind == "Role" {
 				t.Errorf("the release grants a Role in %q, which its values never named", ns)
 			}
+		}
+	}
+	// The hook Jobs are valid for the API server, strictly (no kubelet runs
+	// here, so they are created in a dry run).
+	hooks, err := helm(t, "get", "hooks", release, "--namespace", releaseNS, "--kubeconfig", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, job := range byKind(splitManifests(t, hooks), "Job") {
+		if code, body := kube.Do(t, "POST", "/apis/batch/v1/namespaces/"+releaseNS+"/jobs?dryRun=All&fieldValidation=Strict", job, ""); code != http.StatusCreated {
+			t.Errorf("the API server refuses Job %v: %d %s", get(job, "metadata", "name"), code, body)
 		}
 	}
 	if code, _ := kube.Do(t, "GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/injected", nil, ""); code != http.StatusNotFound {

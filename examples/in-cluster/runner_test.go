@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -391,6 +392,16 @@ func (e *runnerEnv) secret(t *testing.T, ns, name string) (map[string]string, st
 	return out, s.Metadata.ResourceVersion
 }
 
+// wantRefusal fails unless the run ended with the runner's exit status for
+// a refusal, which the Job's podFailurePolicy does not retry.
+func wantRefusal(t *testing.T, err error) {
+	t.Helper()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("a refused run ended with %v, want exit status 3", err)
+	}
+}
+
 // secretObject reads a Secret whole, as the admin; nil when it does not
 // exist.
 func (e *runnerEnv) secretObject(t *testing.T, ns, name string) (object, int) {
@@ -667,6 +678,7 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 	if err == nil {
 		t.Fatalf("an upgrade removing a tenant and a token ran without being allowed:\n%s", out)
 	}
+	wantRefusal(t, err)
 	for _, want := range []string{`tempo_tenant.this["team-b"] (deactivate)`, `tempo_token.this["grafana"] (revoke)`, "nothing was applied", "runner.allowRemovals"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("refused upgrade output lacks %q:\n%s", want, out)
@@ -842,6 +854,7 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 	if err == nil || !strings.Contains(out, "team-a/foreign (no tempo-tenancy label)") || !strings.Contains(out, "adoptExistingSecrets") {
 		t.Fatalf("a run writing into someone else's Secret: %v\n%s", err, out)
 	}
+	wantRefusal(t, err)
 	if s, _ := e.secret(t, "team-a", "foreign"); len(s) != 2 || s["other"] != "theirs" || s["token"] != "their-token" {
 		t.Fatalf("someone else's Secret was changed: %d keys, other kept %v, token kept %v", len(s), s["other"] == "theirs", s["token"] == "their-token")
 	}

@@ -20,9 +20,10 @@
 #         TENANCY_ROTATION_OVERLAP seconds later, so that consumers never hold
 #         a revoked token (the module creates tokens before destroying them).
 #
-# It prints the plan, exits non-zero on any failure, and never prints a
-# secret: token secrets travel from `tofu output` to the Kubernetes API
-# through pipes and files only readable by this user, removed on every exit.
+# It prints the plan, exits 3 on a refusal and 1 on any other failure, and
+# never prints a secret: token secrets travel from `tofu output` to the
+# Kubernetes API through pipes and files only readable by this user, in
+# memory, removed on every exit.
 #
 # It runs as PID 1 of its container. SIGTERM and SIGINT (the Job's deadline,
 # helm replacing a running hook) reach OpenTofu as an interrupt, so that it
@@ -63,6 +64,10 @@ say() {
   if [[ -n "${TENANCY_TIMINGS:-}" ]]; then printf '==> [%s] %s\n' "$EPOCHREALTIME" "$*"; else printf '==> %s\n' "$*"; fi
 }
 fail() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 1; }
+# refuse: what the values ask for is not allowed (a removal not consented
+# to, a Secret of someone else). Exit status 3, which the Job's
+# podFailurePolicy fails at once: a retry would only refuse again.
+refuse() { printf 'tempo-tenancy-runner: %s\n' "$*" >&2; exit 3; }
 
 # Every file that may hold a secret, removed however the run ends.
 outputs="$scratch/token-secrets.json"
@@ -375,7 +380,7 @@ check_secrets_are_ours() {
   rm -rf "$dir"
   if [[ -n "$foreign" ]]; then
     printf 'tempo-tenancy-runner: these Secrets exist and were not written by this release:\n%s' "$foreign" >&2
-    fail "nothing was planned or applied: no token was created and no Secret written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
+    refuse "nothing was planned or applied: no token was created and no Secret written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
   fi
 }
 
@@ -416,7 +421,7 @@ if [[ "$mode" == apply && $changes == yes && "$allow_destroy" != true ]]; then
   gone="$(destructive_changes)" || fail "cannot read the saved plan"
   if [[ -n "$gone" ]]; then
     printf 'tempo-tenancy-runner: the plan would remove what is still in use:\n%s\n' "$gone" >&2
-    fail "nothing was applied. If these removals are intended, list them under runner.allowRemovals (tenants, accessPolicies, tokens) or set runner.allowDestroy=true for this upgrade; if not, check the values (a typo, or helm upgrade --set without --reuse-values, leaves out what was there)"
+    refuse "nothing was applied. If these removals are intended, list them under runner.allowRemovals (tenants, accessPolicies, tokens) or set runner.allowDestroy=true for this upgrade; if not, check the values (a typo, or helm upgrade --set without --reuse-values, leaves out what was there)"
   fi
 fi
 
@@ -519,7 +524,7 @@ while IFS=$'\t' read -r idx action body; do
 done <"$batch_dir/plan.lines"
 if [[ -n "$foreign" ]]; then
   printf 'tempo-tenancy-runner: these Secrets exist and were not written by this release:\n%s' "$foreign" >&2
-  fail "no token Secret was written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
+  refuse "no token Secret was written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
 fi
 batch "$batch_dir/put.cfg" "$batch_dir/put.codes"
 batch_check "$batch_dir/put.codes" "$put" writing

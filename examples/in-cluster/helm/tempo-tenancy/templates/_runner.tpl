@@ -26,6 +26,22 @@ metadata:
 spec:
   backoffLimit: {{ .Values.runner.backoffLimit }}
   activeDeadlineSeconds: {{ .Values.runner.activeDeadlineSeconds }}
+  {{- with .Values.runner.ttlSecondsAfterFinished }}
+  ttlSecondsAfterFinished: {{ . }}
+  {{- end }}
+  # A refusal (a removal not allowed, a Secret of someone else: the runner
+  # exits 3) fails the Job at once, since a retry would refuse again; a pod
+  # evicted or preempted is retried without counting against backoffLimit.
+  podFailurePolicy:
+    rules:
+      - action: FailJob
+        onExitCodes:
+          containerName: runner
+          operator: In
+          values: [3]
+      - action: Ignore
+        onPodConditions:
+          - type: DisruptionTarget
   template:
     metadata:
       labels:
@@ -40,9 +56,22 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
       annotations:
+        {{- with .Values.runner.podAnnotations }}
+        {{- if hasKey . "checksum/config" }}
+        {{- fail "runner.podAnnotations: checksum/config is the chart's own annotation; choose another" }}
+        {{- end }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
         checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") . | sha256sum }}
     spec:
       serviceAccountName: {{ $fullname }}
+      {{- with .Values.runner.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
+      {{- with .Values.runner.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       automountServiceAccountToken: true
       restartPolicy: Never
       enableServiceLinks: false
@@ -69,7 +98,12 @@ spec:
           type: RuntimeDefault
       containers:
         - name: runner
-          image: "{{ required "runner.image.repository is required: the runner image built from examples/in-cluster/runner" .Values.runner.image.repository }}:{{ .Values.runner.image.tag | default .Chart.AppVersion }}"
+          {{- $repository := required "runner.image.repository is required: the runner image built from examples/in-cluster/runner" .Values.runner.image.repository }}
+          {{- if .Values.runner.image.digest }}
+          image: {{ printf "%s@%s" $repository .Values.runner.image.digest | quote }}
+          {{- else }}
+          image: {{ printf "%s:%s" $repository (.Values.runner.image.tag | default .Chart.AppVersion) | quote }}
+          {{- end }}
           imagePullPolicy: {{ .Values.runner.image.pullPolicy }}
           args: [{{ $mode }}]
           env:
@@ -119,6 +153,12 @@ spec:
               value: /tmp
             - name: TMPDIR
               value: /tmp
+            {{- range .Values.runner.extraEnv }}
+            {{- if or (hasPrefix "TENANCY_" .name) (hasPrefix "TEMPO_" .name) (hasPrefix "TF_" .name) (has .name (list "HOME" "TMPDIR" "PATH")) }}
+            {{- fail (printf "runner.extraEnv: %q is set by the chart (TENANCY_*, TEMPO_*, TF_*, HOME, TMPDIR, PATH): use the chart's own values for it" .name) }}
+            {{- end }}
+            - {{ toJson . }}
+            {{- end }}
           securityContext:
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: true
