@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/acctest"
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/provider"
 )
 
 // Importing a live token into a rotating configuration brings it under
@@ -401,4 +404,105 @@ func (c replacedBecause) CheckPlan(_ context.Context, req plancheck.CheckPlanReq
 		return
 	}
 	resp.Error = fmt.Errorf("%s is not in the plan", c.address)
+}
+
+// A window that is not known at plan (it comes from another resource)
+// cannot flip the decision at apply: the decision is made from the window
+// the state holds, and a new window takes effect once applied.
+func TestAccTokenRotationWindowUnknownAtPlan(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := func(window string) string {
+		return env.ProviderConfig() + tokenBase + `
+resource "terraform_data" "window" {
+  input = "` + window + `"
+}
+resource "tempo_token" "w" {
+  name_prefix           = "collector"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = terraform_data.window.output
+  lifecycle {
+    create_before_destroy = true
+  }
+}`
+	}
+	var first string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("100h"),
+				Check:  func(s *terraform.State) error { first = attr(s, "tempo_token.w", "name"); return nil },
+			},
+			{
+				// 150h before expiry: outside the state's 100h window, inside
+				// the 200h one, unknown until terraform_data is replaced.
+				PreConfig:          func() { env.Advance(570 * time.Hour) },
+				Config:             cfg("200h"),
+				ExpectNonEmptyPlan: true, // the rotation, under the new window, next
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") != first {
+						return fmt.Errorf("the token was rotated by a window unknown when the plan was made")
+					}
+					return nil
+				},
+			},
+			{
+				Config: cfg("200h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy)},
+				},
+			},
+		},
+	})
+}
+
+// A token the provider's clock finds expired while the server, whose clock
+// is behind, still honours it is not dropped from the state (where it would
+// go on working, managed by nobody): the plan replaces it, and the
+// replacement revokes it.
+func TestAccTokenExpiredByTheProviderClockIsReplacedNotDropped(t *testing.T) {
+	env := acctest.Start(t)
+	var ahead atomic.Int64
+	clock := func() time.Time { return env.Now().Add(time.Duration(ahead.Load())) }
+	factories := map[string]func() (tfprotov6.ProviderServer, error){
+		"tempo": func() (tfprotov6.ProviderServer, error) {
+			return provider.Protocol6(provider.NewWithClock("test", clock))(), nil
+		},
+	}
+	cfg := env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name_prefix   = "collector"
+  access_policy = tempo_access_policy.write_a.name
+  expire_after  = "24h"
+}`
+	var first, firstSecret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(s *terraform.State) error {
+					first, firstSecret = attr(s, "tempo_token.w", "name"), attr(s, "tempo_token.w", "token")
+					return nil
+				},
+			},
+			{
+				PreConfig: func() { ahead.Store(int64(25 * time.Hour)) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") == first {
+						return fmt.Errorf("the token was not replaced")
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", firstSecret); code != http.StatusUnauthorized {
+						return fmt.Errorf("the token the provider found expired still works, unmanaged: HTTP %d", code)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }

@@ -64,7 +64,8 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 		MarkdownDescription: "A GET access token with the rights of one access policy. Trace writers and readers send it as the password of HTTP Basic auth, with the tenant as the user.\n\n" +
 			"Tokens are immutable: every change replaces the token. The secret (`token`) is known only from the create response, " +
 			"and a token name can never be used again, even after revocation — so prefer `name_prefix`, which gets a unique suffix on each replacement. " +
-			"A token with `name_prefix` revoked or expired outside Terraform is dropped from the state with a warning, and the next plan creates a new one; " +
+			"A token with `name_prefix` revoked outside Terraform is dropped from the state with a warning, and the next plan creates a new one; one found expired stays in the state and the plan replaces it " +
+			"(so that a token the server still honours, its clock behind the provider's, is revoked rather than left unmanaged); " +
 			"one with a fixed `name`, which can never be made again, stays in the state with a warning on every plan until it gets a new name, so that it blocks no other change. " +
 			"Destroying a token revokes it at once, unless `revoke_on_destroy = false`.\n\n" +
 			"**Rotation.** With `expire_after` (a lifetime) and `early_rotation_window`, a plan made within the window before the token expires " +
@@ -154,8 +155,9 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 			"early_rotation_window": schema.StringAttribute{
 				MarkdownDescription: "How long before the token expires a plan replaces it, as a Go duration such as `168h`; shorter than `expire_after`, which it needs. " +
-					"Changing it replaces nothing. The time that counts is when the plan's refresh read the token (with `-refresh=false`, the last refresh or apply), " +
-					"so a saved plan applies what it showed even if the window opens before the apply, and the next plan rotates.",
+					"Changing it replaces nothing: the window a token was applied with is the one that counts, and a new one takes effect once applied (removing it stops rotations at once). " +
+					"The time that counts is when the plan's refresh read the token (with `-refresh=false`, the last refresh or apply), " +
+					"so a saved plan applies what it showed, even if the window opens before the apply or the new window is only known then, and the next plan rotates.",
 				Optional:   true,
 				Validators: []validator.String{durationAtLeastZero()},
 			},
@@ -390,16 +392,32 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 // state, so the decision is the same when Terraform plans again at apply,
 // however long after the plan: a saved plan applies what it showed, and
 // the plan after it rotates.
+//
+// The window is the state's, the one the token was last applied with: a
+// window the configuration changes (or that is not known until apply)
+// takes effect once applied, so the decision never differs between the
+// plan and the apply. A configuration that drops the window stops
+// rotations at once. A token with name_prefix found expired is due
+// whatever the window: it is replaced, never dropped from the state,
+// where a token the server still honours (its clock behind the
+// provider's) would go on working, managed by nobody.
 func (r *tokenResource) rotationDue(ctx context.Context, plan, state tokenModel, p privateReader) bool {
-	if r.data == nil || plan.EarlyRotationWindow.IsNull() || plan.EarlyRotationWindow.IsUnknown() || state.ExpiresAt.IsNull() {
-		return false
-	}
-	window, err := time.ParseDuration(plan.EarlyRotationWindow.ValueString())
-	if err != nil {
+	if r.data == nil || state.ExpiresAt.IsNull() {
 		return false
 	}
 	exp, err := time.Parse(time.RFC3339, state.ExpiresAt.ValueString())
-	return err == nil && !readAt(ctx, p, r.data.now).Before(exp.Add(-window))
+	if err != nil {
+		return false
+	}
+	at := readAt(ctx, p, r.data.now)
+	if !at.Before(exp) && !state.NamePrefix.IsNull() {
+		return true
+	}
+	if state.EarlyRotationWindow.IsNull() || plan.EarlyRotationWindow.IsNull() {
+		return false
+	}
+	window, err := time.ParseDuration(state.EarlyRotationWindow.ValueString())
+	return err == nil && !at.Before(exp.Add(-window))
 }
 
 // readAtKey holds, in private state, when the token was last read from
@@ -565,7 +583,12 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	// dropped from the state, every later plan would fail on it, blocking
 	// unrelated changes. It stays, and says what to do; a plan that
 	// replaces it (a new name) is the one that meets the rules of a create.
+	// An expired token with name_prefix stays too, and the plan replaces
+	// it (see rotationDue).
 	switch {
+	case gone == goneExpired && !state.NamePrefix.IsNull():
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
+			"The plan replaces it: the replacement gets a new name, and the expired token is revoked (or, with revoke_on_destroy = false, left to the server).")
 	case gone != "" && got != nil && state.NamePrefix.IsNull() && !imported(ctx, req.Private):
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Token %q %s", name, gone),
 			"It no longer works, and its name can never be used again, so nothing replaces it by itself. "+
@@ -597,10 +620,12 @@ func tokenGone(t *adminapi.Token, err error, now time.Time) string {
 	case t.Status == adminapi.StatusInactive:
 		return "was revoked outside Terraform"
 	case expired(t.Expiration, now):
-		return "has expired"
+		return goneExpired
 	}
 	return ""
 }
+
+const goneExpired = "has expired"
 
 // Update only records a change the server cannot see: the same expiration
 // written another way, or a display name written as the name it defaults

@@ -168,9 +168,9 @@ resource "tempo_token" "w" {
 		Steps: []resource.TestStep{
 			{Config: cfg},
 			{
-				// Expired: dropped from the state with a warning, so the plan
-				// creates a replacement, and the configured expiration, now
-				// past, is refused at plan rather than half-way through apply.
+				// Expired: kept in the state with a warning, and replaced; the
+				// configured expiration, now past, is refused at plan rather
+				// than half-way through apply.
 				PreConfig:   func() { time.Sleep(time.Until(expAt.Add(time.Second))) },
 				Config:      cfg,
 				ExpectError: regexp.MustCompile(`Token expiration is in the past`),
@@ -178,7 +178,7 @@ resource "tempo_token" "w" {
 			{
 				Config: strings.Replace(cfg, exp, "2099-01-01T00:00:00+01:00", 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreate)},
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionDestroyBeforeCreate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
