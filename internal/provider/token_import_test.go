@@ -97,7 +97,7 @@ resource "tempo_token" "w" {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("expires_at"), knownvalue.StringExact(live.Expiration)),
+					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("expires_at"), knownvalue.StringExact(utcInstant(t, live.Expiration))),
 					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("revoke_on_destroy"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue("tempo_token.w", tfjsonpath.New("name_prefix"), knownvalue.StringExact("collector")),
 				},
@@ -505,4 +505,14 @@ resource "tempo_token" "w" {
 			},
 		},
 	})
+}
+
+// utcInstant is an instant the server wrote, as the provider stores it.
+func utcInstant(t *testing.T, s string) string {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.UTC().Format(time.RFC3339)
 }
