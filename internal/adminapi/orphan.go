@@ -16,6 +16,13 @@ const orphanTimeout = 30 * time.Second
 // client's clock, the server may date a token the create made.
 const orphanClockSkew = 10 * time.Minute
 
+// orphanRecheck is the first wait before reading a lost token again after a
+// "not found"; the waits double up to orphanRecheckMax (3.1 s in all).
+const (
+	orphanRecheck    = 100 * time.Millisecond
+	orphanRecheckMax = 1600 * time.Millisecond
+)
+
 // settleLostToken decides what a token create that ended ambiguously left
 // behind. cause is the create's own error; started is when the create
 // began, by this client's clock.
@@ -23,8 +30,24 @@ func (c *Client) settleLostToken(ctx context.Context, want Token, started time.T
 	ctx, cancel := context.WithTimeout(withoutBreaker(context.WithoutCancel(ctx)), orphanTimeout)
 	defer cancel()
 	got, err := c.GetToken(ctx, want.Name)
+	// A replica behind the leader may not know a token the leader just
+	// made: "not found" is believed only once it holds for a while.
+	for wait := orphanRecheck; errors.Is(err, ErrNotFound) && wait <= orphanRecheckMax; wait *= 2 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			got, err = c.GetToken(ctx, want.Name)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
+		var e *Error
+		if errors.As(cause, &e) {
+			e.Hint = fmt.Sprintf("The server still says token %q does not exist, so it was most likely not created; if it shows up later (a replica far behind), revoke it", want.Name)
+		}
 		return cause // nothing was committed
 	case err != nil:
 		var e *Error

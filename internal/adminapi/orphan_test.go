@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,4 +115,38 @@ func emu2URL(t *testing.T, emu *emulator.Server) string {
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// A create whose answer was lost, then a read of the token from a replica
+// that has not caught up yet (404), must not conclude that nothing was
+// committed: the token is read again, found, and revoked.
+func TestLostCreateThenLaggingReplicaStillRevokes(t *testing.T) {
+	emu, _ := startEmulator(t)
+	var reads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case isTokenCreate(r):
+			// Committed, and the answer lost on the way back.
+			emu.ServeHTTP(httptest.NewRecorder(), r)
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("cannot drop the connection")
+				return
+			}
+			conn, _, _ := hj.Hijack()
+			_ = conn.Close()
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, tokensPath+"/") && reads.Add(1) <= 2:
+			// A replica that has not seen the create yet.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":"token not found"}`)
+		default:
+			emu.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv.URL, func(c *adminapi.Config) { c.MaxRetries = -1 })
+	createPolicyW(t, c)
+	_, err := c.CreateToken(ctx, adminapi.Token{Name: "otel", AccessPolicy: "w"})
+	assertOrphanRevoked(t, c, err)
 }
