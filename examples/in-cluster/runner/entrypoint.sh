@@ -369,17 +369,21 @@ check_secrets_are_ours() {
   batch_check "$dir/get.codes" "$i" reading
   while read -r code exit idx; do
     case "$code" in
-      404) ;;
-      200)
-        owned "$dir/$idx.got" "$known" ||
-          foreign+="  ${secret_ns[idx]}/${secret_name[idx]} ($(jq -r '.metadata.labels["tempo-tenancy/release"] // "no tempo-tenancy label"' "$dir/$idx.got"))"$'\n'
-        ;;
+      200 | 404) ;;
       *) fail "reading secret ${secret_ns[idx]}/${secret_name[idx]}: HTTP $code: $(jq -r '.message // "no message"' "$dir/$idx.got" 2>/dev/null)" ;;
     esac
   done <"$dir/get.codes"
+  # Those that exist and are not this release's, in one jq process.
+  if ((i > 0)); then
+    foreign="$(jq -rn --arg owner "$owner" --arg release "$release" --arg ns "$release_namespace" --argjson known "$known" \
+      "def owned: $owned_by_release;"'
+      inputs | select(.kind == "Secret") | select(owned | not)
+      | "  \(.metadata.namespace)/\(.metadata.name) (\(.metadata.labels["tempo-tenancy/release"] // "no tempo-tenancy label"))"' \
+      "$dir"/*.got)" || fail "cannot read the token Secrets"
+  fi
   rm -rf "$dir"
   if [[ -n "$foreign" ]]; then
-    printf 'tempo-tenancy-runner: these Secrets exist and were not written by this release:\n%s' "$foreign" >&2
+    printf 'tempo-tenancy-runner: these Secrets exist and were not written by this release:\n%s\n' "$foreign" >&2
     refuse "nothing was planned or applied: no token was created and no Secret written. Choose other secret names, or, to let this release take them over, set runner.adoptExistingSecrets: true"
   fi
 }
