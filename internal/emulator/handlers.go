@@ -158,7 +158,10 @@ func decodeBody(r *http.Request, v any) *apiError {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return invalid(typeErr.Field, "must be a JSON %s", typeErr.Type)
+			// The decoder names a field of an embedded struct by its Go
+			// path; the client knows only the JSON one.
+			field := strings.TrimPrefix(typeErr.Field, "bodyMeta.")
+			return invalid(field, "must be a JSON %s", typeErr.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return invalid(field, "unknown field")
@@ -368,14 +371,14 @@ func (s *Server) defaultDisplayName(display *string, name string) {
 func (s *Server) serveTenants(w http.ResponseWriter, r *http.Request, name string) {
 	serveObjects(s, w, r, name, objectHandlers[tenantBody, tenantRec, tenantJSON]{
 		kind: "tenant",
-		list: s.store.listTenants,
-		get:  s.store.getTenant,
+		list: s.store.tenants.list,
+		get:  s.store.tenants.get,
 		create: func(b tenantBody, now time.Time) (tenantRec, string, *apiError) {
 			t, err := s.store.createTenant(b, now)
 			return t, "", err
 		},
 		update:  s.store.updateTenant,
-		remove:  s.store.deleteTenant,
+		remove:  s.store.tenants.remove,
 		out:     tenantOut,
 		version: func(t tenantRec) int64 { return t.Version },
 	})
@@ -384,8 +387,8 @@ func (s *Server) serveTenants(w http.ResponseWriter, r *http.Request, name strin
 func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request, name string) {
 	serveObjects(s, w, r, name, objectHandlers[policyBody, policyRec, policyJSON]{
 		kind: "accesspolicy",
-		list: s.store.listPolicies,
-		get:  s.store.getPolicy,
+		list: s.store.policies.list,
+		get:  s.store.policies.get,
 		create: func(b policyBody, now time.Time) (policyRec, string, *apiError) {
 			s.defaultDisplayName(&b.DisplayName, b.Name)
 			p, err := s.store.createPolicy(b, now)
@@ -395,7 +398,7 @@ func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request, name stri
 			s.defaultDisplayName(&b.DisplayName, name)
 			return s.store.updatePolicy(name, pre, b)
 		},
-		remove:  s.store.deletePolicy,
+		remove:  s.store.policies.remove,
 		out:     policyOut,
 		version: func(p policyRec) int64 { return p.Version },
 	})
@@ -404,13 +407,13 @@ func (s *Server) servePolicies(w http.ResponseWriter, r *http.Request, name stri
 func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, name string) {
 	serveObjects(s, w, r, name, objectHandlers[tokenBody, tokenRec, tokenJSON]{
 		kind: "token",
-		list: s.store.listTokens,
-		get:  s.store.getToken,
+		list: s.store.tokens.list,
+		get:  s.store.tokens.get,
 		create: func(b tokenBody, now time.Time) (tokenRec, string, *apiError) {
 			s.defaultDisplayName(&b.DisplayName, b.Name)
 			return s.store.createToken(b, now)
 		},
-		remove:  s.store.deleteToken,
+		remove:  s.store.tokens.remove,
 		out:     tokenOut,
 		version: func(t tokenRec) int64 { return t.Version },
 		secret: func(j tokenJSON, secret string) tokenJSON {

@@ -33,9 +33,9 @@ func (s *store) snapshot() *stateFile {
 	for _, c := range s.clusters {
 		st.Clusters[c.Name] = c.CreatedAt
 	}
-	st.Tenants = sortedValues(s.tenants, func(tenantRec) bool { return true })
-	st.Policies = sortedValues(s.policies, func(policyRec) bool { return true })
-	st.Tokens = sortedValues(s.tokens, func(tokenRec) bool { return true })
+	st.Tenants = sortedValues(s.tenants.rows, func(tenantRec) bool { return true })
+	st.Policies = sortedValues(s.policies.rows, func(policyRec) bool { return true })
+	st.Tokens = sortedValues(s.tokens.rows, func(tokenRec) bool { return true })
 	return st
 }
 
@@ -52,13 +52,13 @@ func (st *stateFile) restoreInto(s *store) {
 		return
 	}
 	for _, t := range st.Tenants {
-		s.tenants[t.Name] = t
+		s.tenants.rows[t.Name] = t
 	}
 	for _, p := range st.Policies {
-		s.policies[p.Name] = p
+		s.policies.rows[p.Name] = p
 	}
 	for _, t := range st.Tokens {
-		s.tokens[t.Name] = t
+		s.tokens.rows[t.Name] = t
 	}
 }
 

@@ -111,14 +111,16 @@ func New(opts Options) (*Server, error) {
 		s.store.clusters = append(s.store.clusters, clusterRec{Name: c, CreatedAt: created})
 	}
 	loaded.restoreInto(s.store)
-	if _, ok := s.store.tenants[systemTenant]; !ok {
-		s.store.tenants[systemTenant] = tenantRec{
-			Name:        systemTenant,
-			DisplayName: systemTenant,
-			Cluster:     s.thisCluster,
-			Status:      statusActive,
-			CreatedAt:   now,
-			Version:     1,
+	if _, ok := s.store.tenants.rows[systemTenant]; !ok {
+		s.store.tenants.rows[systemTenant] = tenantRec{
+			meta: meta{
+				Name:        systemTenant,
+				DisplayName: systemTenant,
+				Status:      statusActive,
+				CreatedAt:   now,
+				Version:     1,
+			},
+			Cluster: s.thisCluster,
 		}
 	}
 	if opts.DataDir != "" {

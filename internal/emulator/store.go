@@ -52,13 +52,21 @@ type clusterRec struct {
 	CreatedAt time.Time
 }
 
-type tenantRec struct {
+// meta is what the three kinds of object share, and all that the store's
+// common rules (lookup, versions, soft delete) need to know of an object.
+type meta struct {
 	Name        string    `json:"name"`
 	DisplayName string    `json:"display_name"`
-	Cluster     string    `json:"cluster"`
 	Status      string    `json:"status"`
 	CreatedAt   time.Time `json:"created_at"`
 	Version     int64     `json:"version"`
+}
+
+func (m *meta) head() *meta { return m }
+
+type tenantRec struct {
+	meta
+	Cluster string `json:"cluster"`
 }
 
 type labelPolicy struct {
@@ -72,26 +80,172 @@ type realm struct {
 }
 
 type policyRec struct {
-	Name        string    `json:"name"`
-	DisplayName string    `json:"display_name"`
-	Realms      []realm   `json:"realms"`
-	Scopes      []string  `json:"scopes"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
-	Version     int64     `json:"version"`
+	meta
+	Realms []realm  `json:"realms"`
+	Scopes []string `json:"scopes"`
 }
 
 type tokenRec struct {
-	Name         string     `json:"name"`
-	DisplayName  string     `json:"display_name"`
+	meta
 	AccessPolicy string     `json:"access_policy"`
 	Expiration   *time.Time `json:"expiration,omitempty"`
-	Status       string     `json:"status"`
-	CreatedAt    time.Time  `json:"created_at"`
-	Version      int64      `json:"version"`
 	// Only a digest is kept: the secret is shown once, and a stolen state
 	// file must not hand out working credentials.
 	SecretSHA256 string `json:"secret_sha256"`
+}
+
+// bodyMeta is the part of a request body every kind shares.
+type bodyMeta struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	Status      string `json:"status"`
+	// Read-only; accepted so a client may send back an object it read.
+	CreatedAt string `json:"created_at"`
+}
+
+// kindRules is what differs between kinds in the rules they share.
+type kindRules struct {
+	// noun names the kind in messages.
+	noun string
+	// builtin names the one object of the kind the server owns, if any: it
+	// is listed and read like the others but never changed or deleted.
+	builtin string
+	// nameDisplayed makes an empty display name the object's name, on create
+	// and on update.
+	nameDisplayed bool
+}
+
+// table holds the objects of one kind. Its methods that take the store's
+// lock are the ones handlers call; the others expect it held.
+type table[T any, P interface {
+	*T
+	head() *meta
+}] struct {
+	kindRules
+	s    *store
+	rows map[string]T
+}
+
+func newTable[T any, P interface {
+	*T
+	head() *meta
+}](s *store, rules kindRules) *table[T, P] {
+	return &table[T, P]{kindRules: rules, s: s, rows: map[string]T{}}
+}
+
+func (t *table[T, P]) notFound(name string) *apiError {
+	return errStatus(http.StatusNotFound, "%s %q not found", t.noun, name)
+}
+
+func (t *table[T, P]) list(all bool) []T {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	return sortedValues(t.rows, func(v T) bool { return all || P(&v).head().Status == statusActive })
+}
+
+func (t *table[T, P]) get(name string) (T, *apiError) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	v, ok := t.rows[name]
+	if !ok {
+		var zero T
+		return zero, t.notFound(name)
+	}
+	return v, nil
+}
+
+// insert stores a new object whose kind-specific fields the caller has
+// checked; the shared ones are filled here.
+func (t *table[T, P]) insert(v T, b bodyMeta, now time.Time) (T, *apiError) {
+	var zero T
+	status, err := checkStatus(b.Status, statusActive)
+	if err != nil {
+		return zero, err
+	}
+	if _, taken := t.rows[b.Name]; taken {
+		return zero, errStatus(http.StatusConflict, "%s %q already exists", t.noun, b.Name)
+	}
+	m := P(&v).head()
+	*m = meta{Name: b.Name, DisplayName: b.DisplayName, Status: status, CreatedAt: now, Version: 1}
+	if m.DisplayName == "" && t.nameDisplayed {
+		m.DisplayName = m.Name
+	}
+	if err := t.s.commit(put(t.rows, m.Name, v)); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+// current finds the object a change is aimed at and checks the client saw
+// its latest version and may change it at all.
+func (t *table[T, P]) current(name string, pre precondition, verb string) (T, *apiError) {
+	cur, ok := t.rows[name]
+	if !ok {
+		var zero T
+		return zero, t.notFound(name)
+	}
+	if err := pre.check(P(&cur).head().Version); err != nil {
+		var zero T
+		return zero, err
+	}
+	if t.builtin != "" && name == t.builtin {
+		var zero T
+		return zero, invalid("name", "the built-in %s %q cannot be %s", t.noun, name, verb)
+	}
+	return cur, nil
+}
+
+// update applies a PUT: the shared fields here, the kind's own in change,
+// which sees the object as it is and returns it as it must become.
+func (t *table[T, P]) update(name string, pre precondition, b bodyMeta, change func(next *T) *apiError) (T, *apiError) {
+	var zero T
+	cur, err := t.current(name, pre, "changed")
+	if err != nil {
+		return zero, err
+	}
+	if b.Name != "" && b.Name != name {
+		return zero, invalid("name", "is immutable (%q in the URL, %q in the body)", name, b.Name)
+	}
+	next := cur
+	if err := change(&next); err != nil {
+		return zero, err
+	}
+	m := P(&next).head()
+	if m.Status, err = checkStatus(b.Status, m.Status); err != nil {
+		return zero, err
+	}
+	m.DisplayName = b.DisplayName
+	if m.DisplayName == "" && t.nameDisplayed {
+		m.DisplayName = name
+	}
+	m.Version++
+	if err := t.s.commit(put(t.rows, name, next)); err != nil {
+		return zero, err
+	}
+	return next, nil
+}
+
+// remove is the contract's soft delete: the object turns inactive and stays
+// readable; deleting an inactive object again changes nothing.
+func (t *table[T, P]) remove(name string, pre precondition) (T, *apiError) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	cur, err := t.current(name, pre, "deleted")
+	if err != nil {
+		return cur, err
+	}
+	if P(&cur).head().Status == statusInactive {
+		return cur, nil
+	}
+	next := cur
+	m := P(&next).head()
+	m.Status = statusInactive
+	m.Version++
+	if err := t.s.commit(put(t.rows, name, next)); err != nil {
+		var zero T
+		return zero, err
+	}
+	return next, nil
 }
 
 // store holds every object behind one mutex. A single lock keeps version
@@ -100,9 +254,9 @@ type tokenRec struct {
 type store struct {
 	mu       sync.Mutex
 	clusters []clusterRec
-	tenants  map[string]tenantRec
-	policies map[string]policyRec
-	tokens   map[string]tokenRec
+	tenants  *table[tenantRec, *tenantRec]
+	policies *table[policyRec, *policyRec]
+	tokens   *table[tokenRec, *tokenRec]
 	// save is nil when nothing is persisted; otherwise it must make the
 	// snapshot durable before returning.
 	save   func(*stateFile) error
@@ -110,11 +264,11 @@ type store struct {
 }
 
 func newStore() *store {
-	return &store{
-		tenants:  map[string]tenantRec{},
-		policies: map[string]policyRec{},
-		tokens:   map[string]tokenRec{},
-	}
+	s := &store{}
+	s.tenants = newTable[tenantRec](s, kindRules{noun: "tenant", builtin: systemTenant, nameDisplayed: true})
+	s.policies = newTable[policyRec](s, kindRules{noun: "access policy"})
+	s.tokens = newTable[tokenRec](s, kindRules{noun: "token"})
+	return s
 }
 
 func (s *store) clusterExists(name string) bool {
@@ -265,28 +419,8 @@ func (s *store) getCluster(name string) (clusterRec, *apiError) {
 // ---- tenants ----
 
 type tenantBody struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"display_name"`
-	Cluster     string `json:"cluster"`
-	Status      string `json:"status"`
-	// Read-only; accepted so a client may send back an object it read.
-	CreatedAt string `json:"created_at"`
-}
-
-func (s *store) listTenants(all bool) []tenantRec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return sortedValues(s.tenants, func(t tenantRec) bool { return all || t.Status == statusActive })
-}
-
-func (s *store) getTenant(name string) (tenantRec, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tenants[name]
-	if !ok {
-		return tenantRec{}, errStatus(http.StatusNotFound, "tenant %q not found", name)
-	}
-	return t, nil
+	bodyMeta
+	Cluster string `json:"cluster"`
 }
 
 func (s *store) createTenant(b tenantBody, now time.Time) (tenantRec, *apiError) {
@@ -304,100 +438,26 @@ func (s *store) createTenant(b tenantBody, now time.Time) (tenantRec, *apiError)
 	if !s.clusterExists(b.Cluster) {
 		return tenantRec{}, invalid("cluster", "cluster %q does not exist", b.Cluster)
 	}
-	status, err := checkStatus(b.Status, statusActive)
-	if err != nil {
-		return tenantRec{}, err
-	}
-	if _, taken := s.tenants[b.Name]; taken {
-		return tenantRec{}, errStatus(http.StatusConflict, "tenant %q already exists", b.Name)
-	}
-	t := tenantRec{
-		Name:        b.Name,
-		DisplayName: b.DisplayName,
-		Cluster:     b.Cluster,
-		Status:      status,
-		CreatedAt:   now,
-		Version:     1,
-	}
-	if t.DisplayName == "" {
-		t.DisplayName = t.Name
-	}
-	if err := s.commit(put(s.tenants, t.Name, t)); err != nil {
-		return tenantRec{}, err
-	}
-	return t, nil
+	return s.tenants.insert(tenantRec{Cluster: b.Cluster}, b.bodyMeta, now)
 }
 
 func (s *store) updateTenant(name string, pre precondition, b tenantBody) (tenantRec, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.tenants[name]
-	if !ok {
-		return tenantRec{}, errStatus(http.StatusNotFound, "tenant %q not found", name)
-	}
-	if err := pre.check(cur.Version); err != nil {
-		return tenantRec{}, err
-	}
-	if name == systemTenant {
-		return tenantRec{}, invalid("name", "the built-in tenant %q cannot be changed", name)
-	}
-	if b.Name != "" && b.Name != name {
-		return tenantRec{}, invalid("name", "is immutable (%q in the URL, %q in the body)", name, b.Name)
-	}
-	if b.Cluster != cur.Cluster {
-		return tenantRec{}, invalid("cluster", "is immutable (is %q, got %q)", cur.Cluster, b.Cluster)
-	}
-	status, err := checkStatus(b.Status, cur.Status)
-	if err != nil {
-		return tenantRec{}, err
-	}
-	next := cur
-	next.DisplayName = b.DisplayName
-	if next.DisplayName == "" {
-		next.DisplayName = name
-	}
-	next.Status = status
-	next.Version++
-	if err := s.commit(put(s.tenants, name, next)); err != nil {
-		return tenantRec{}, err
-	}
-	return next, nil
-}
-
-func (s *store) deleteTenant(name string, pre precondition) (tenantRec, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.tenants[name]
-	if !ok {
-		return tenantRec{}, errStatus(http.StatusNotFound, "tenant %q not found", name)
-	}
-	if err := pre.check(cur.Version); err != nil {
-		return tenantRec{}, err
-	}
-	if name == systemTenant {
-		return tenantRec{}, invalid("name", "the built-in tenant %q cannot be deleted", name)
-	}
-	if cur.Status == statusInactive {
-		return cur, nil
-	}
-	next := cur
-	next.Status = statusInactive
-	next.Version++
-	if err := s.commit(put(s.tenants, name, next)); err != nil {
-		return tenantRec{}, err
-	}
-	return next, nil
+	return s.tenants.update(name, pre, b.bodyMeta, func(next *tenantRec) *apiError {
+		if b.Cluster != next.Cluster {
+			return invalid("cluster", "is immutable (is %q, got %q)", next.Cluster, b.Cluster)
+		}
+		return nil
+	})
 }
 
 // ---- access policies ----
 
 type policyBody struct {
-	Name        string   `json:"name"`
-	DisplayName string   `json:"display_name"`
-	Realms      []realm  `json:"realms"`
-	Scopes      []string `json:"scopes"`
-	Status      string   `json:"status"`
-	CreatedAt   string   `json:"created_at"`
+	bodyMeta
+	Realms []realm  `json:"realms"`
+	Scopes []string `json:"scopes"`
 }
 
 // normalizePolicy validates realms and scopes and returns them in a canonical
@@ -468,22 +528,6 @@ func realmKey(r realm) string {
 	return r.Tenant + "\x00" + r.Cluster + "\x00" + strings.Join(sels, "\x00")
 }
 
-func (s *store) listPolicies(all bool) []policyRec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return sortedValues(s.policies, func(p policyRec) bool { return all || p.Status == statusActive })
-}
-
-func (s *store) getPolicy(name string) (policyRec, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.policies[name]
-	if !ok {
-		return policyRec{}, errStatus(http.StatusNotFound, "access policy %q not found", name)
-	}
-	return p, nil
-}
-
 func (s *store) createPolicy(b policyBody, now time.Time) (policyRec, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -494,108 +538,28 @@ func (s *store) createPolicy(b policyBody, now time.Time) (policyRec, *apiError)
 	if err != nil {
 		return policyRec{}, err
 	}
-	status, err := checkStatus(b.Status, statusActive)
-	if err != nil {
-		return policyRec{}, err
-	}
-	if _, taken := s.policies[b.Name]; taken {
-		return policyRec{}, errStatus(http.StatusConflict, "access policy %q already exists", b.Name)
-	}
-	p := policyRec{
-		Name:        b.Name,
-		DisplayName: b.DisplayName,
-		Realms:      realms,
-		Scopes:      scopes,
-		Status:      status,
-		CreatedAt:   now,
-		Version:     1,
-	}
-	if err := s.commit(put(s.policies, p.Name, p)); err != nil {
-		return policyRec{}, err
-	}
-	return p, nil
+	return s.policies.insert(policyRec{Realms: realms, Scopes: scopes}, b.bodyMeta, now)
 }
 
 func (s *store) updatePolicy(name string, pre precondition, b policyBody) (policyRec, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.policies[name]
-	if !ok {
-		return policyRec{}, errStatus(http.StatusNotFound, "access policy %q not found", name)
-	}
-	if err := pre.check(cur.Version); err != nil {
-		return policyRec{}, err
-	}
-	if b.Name != "" && b.Name != name {
-		return policyRec{}, invalid("name", "is immutable (%q in the URL, %q in the body)", name, b.Name)
-	}
-	realms, scopes, err := s.normalizePolicy(b)
-	if err != nil {
-		return policyRec{}, err
-	}
-	status, err := checkStatus(b.Status, cur.Status)
-	if err != nil {
-		return policyRec{}, err
-	}
-	next := cur
-	next.DisplayName = b.DisplayName
-	next.Realms = realms
-	next.Scopes = scopes
-	next.Status = status
-	next.Version++
-	if err := s.commit(put(s.policies, name, next)); err != nil {
-		return policyRec{}, err
-	}
-	return next, nil
-}
-
-func (s *store) deletePolicy(name string, pre precondition) (policyRec, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.policies[name]
-	if !ok {
-		return policyRec{}, errStatus(http.StatusNotFound, "access policy %q not found", name)
-	}
-	if err := pre.check(cur.Version); err != nil {
-		return policyRec{}, err
-	}
-	if cur.Status == statusInactive {
-		return cur, nil
-	}
-	next := cur
-	next.Status = statusInactive
-	next.Version++
-	if err := s.commit(put(s.policies, name, next)); err != nil {
-		return policyRec{}, err
-	}
-	return next, nil
+	return s.policies.update(name, pre, b.bodyMeta, func(next *policyRec) *apiError {
+		realms, scopes, err := s.normalizePolicy(b)
+		if err != nil {
+			return err
+		}
+		next.Realms, next.Scopes = realms, scopes
+		return nil
+	})
 }
 
 // ---- tokens ----
 
 type tokenBody struct {
-	Name         string `json:"name"`
-	DisplayName  string `json:"display_name"`
+	bodyMeta
 	AccessPolicy string `json:"access_policy"`
 	Expiration   string `json:"expiration"`
-	Status       string `json:"status"`
-	CreatedAt    string `json:"created_at"`
-}
-
-func (s *store) listTokens(all bool) []tokenRec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return sortedValues(s.tokens, func(t tokenRec) bool { return all || t.Status == statusActive })
-}
-
-func (s *store) getToken(name string) (tokenRec, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tokens[name]
-	if !ok {
-		return tokenRec{}, errStatus(http.StatusNotFound, "token %q not found", name)
-	}
-	return t, nil
 }
 
 // createToken returns the secret alongside the record; it is the only moment
@@ -609,7 +573,7 @@ func (s *store) createToken(b tokenBody, now time.Time) (tokenRec, string, *apiE
 	if b.AccessPolicy == "" {
 		return tokenRec{}, "", invalid("access_policy", "required")
 	}
-	pol, ok := s.policies[b.AccessPolicy]
+	pol, ok := s.policies.rows[b.AccessPolicy]
 	if !ok {
 		return tokenRec{}, "", invalid("access_policy", "access policy %q does not exist", b.AccessPolicy)
 	}
@@ -633,7 +597,8 @@ func (s *store) createToken(b tokenBody, now time.Time) (tokenRec, string, *apiE
 	if b.Status != "" && b.Status != statusActive {
 		return tokenRec{}, "", invalid("status", "a new token must be %q, got %q", statusActive, b.Status)
 	}
-	if _, taken := s.tokens[b.Name]; taken {
+	if _, taken := s.tokens.rows[b.Name]; taken {
+		// Checked before a secret is made, so a conflict costs no entropy.
 		return tokenRec{}, "", errStatus(http.StatusConflict, "token %q already exists", b.Name)
 	}
 	secret, err := newTokenSecret(b.Name)
@@ -641,42 +606,15 @@ func (s *store) createToken(b tokenBody, now time.Time) (tokenRec, string, *apiE
 		return tokenRec{}, "", errStatus(http.StatusInternalServerError, "generating secret: %v", err)
 	}
 	digest := sha256.Sum256([]byte(secret))
-	t := tokenRec{
-		Name:         b.Name,
-		DisplayName:  b.DisplayName,
+	t, aerr := s.tokens.insert(tokenRec{
 		AccessPolicy: b.AccessPolicy,
 		Expiration:   exp,
-		Status:       statusActive,
-		CreatedAt:    now,
-		Version:      1,
 		SecretSHA256: hex.EncodeToString(digest[:]),
-	}
-	if err := s.commit(put(s.tokens, t.Name, t)); err != nil {
-		return tokenRec{}, "", err
+	}, b.bodyMeta, now)
+	if aerr != nil {
+		return tokenRec{}, "", aerr
 	}
 	return t, secret, nil
-}
-
-func (s *store) deleteToken(name string, pre precondition) (tokenRec, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.tokens[name]
-	if !ok {
-		return tokenRec{}, errStatus(http.StatusNotFound, "token %q not found", name)
-	}
-	if err := pre.check(cur.Version); err != nil {
-		return tokenRec{}, err
-	}
-	if cur.Status == statusInactive {
-		return cur, nil
-	}
-	next := cur
-	next.Status = statusInactive
-	next.Version++
-	if err := s.commit(put(s.tokens, name, next)); err != nil {
-		return tokenRec{}, err
-	}
-	return next, nil
 }
 
 // ---- credentials ----
@@ -697,7 +635,7 @@ func (s *store) lookupSecret(secret string, now time.Time) (tokenRec, tokenVerdi
 	if !ok {
 		return tokenRec{}, verdictUnknown
 	}
-	t, ok := s.tokens[name]
+	t, ok := s.tokens.rows[name]
 	want := make([]byte, sha256.Size)
 	if ok {
 		if b, err := hex.DecodeString(t.SecretSHA256); err == nil && len(b) == sha256.Size {
@@ -725,7 +663,7 @@ func (s *store) adminScopes(secret string, now time.Time) (read, write, ok bool)
 	if v != verdictLive {
 		return false, false, false
 	}
-	p, found := s.policies[t.AccessPolicy]
+	p, found := s.policies.rows[t.AccessPolicy]
 	if !found || p.Status != statusActive {
 		return false, false, true
 	}
@@ -743,7 +681,7 @@ func (s *store) authorizeData(secret string, tenants []string, scope, thisCluste
 	case verdictDead:
 		return http.StatusUnauthorized, "token revoked or expired"
 	}
-	p, ok := s.policies[t.AccessPolicy]
+	p, ok := s.policies.rows[t.AccessPolicy]
 	if !ok || p.Status != statusActive {
 		return http.StatusForbidden, "access policy is not active"
 	}
@@ -751,7 +689,7 @@ func (s *store) authorizeData(secret string, tenants []string, scope, thisCluste
 		return http.StatusForbidden, fmt.Sprintf("access policy lacks scope %s", scope)
 	}
 	for _, name := range tenants {
-		tn, ok := s.tenants[name]
+		tn, ok := s.tenants.rows[name]
 		if !ok || tn.Status != statusActive {
 			return http.StatusForbidden, fmt.Sprintf("tenant %q is not an active tenant", name)
 		}
