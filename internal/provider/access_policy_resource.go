@@ -416,9 +416,7 @@ func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 	plan.fromAPI(ctx, got, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
-	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, plan, plan.Name, got.Version, &resp.Diagnostics)
 }
 
 // adopt re-activates an inactive policy of the same name with the planned
@@ -454,24 +452,15 @@ func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	got, err := r.data.client.GetAccessPolicy(ctx, state.Name.ValueString())
-	if isNotFound(err) {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Access policy %q no longer exists", state.Name.ValueString()),
-			"The server does not know the policy; it is removed from the state and the next plan creates it.")
-		removeFromState(ctx, resp, state.Name)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read access policy %q", state.Name.ValueString()), err)
+	got := readByName(ctx, resp, "access policy", state.Name, r.data.client.GetAccessPolicy)
+	if got == nil {
 		return
 	}
 	if !knownStatus(got.Status) {
 		unknownStatusWarning(&resp.Diagnostics, "access policy", got.Name, got.Status)
 	}
 	state.fromAPI(ctx, got, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
-	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, state, state.Name, got.Version, &resp.Diagnostics)
 }
 
 func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -488,20 +477,11 @@ func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	plan.fromAPI(ctx, got, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
-	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, plan, plan.Name, got.Version, &resp.Diagnostics)
 }
 
 func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state accessPolicyModel
-	resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.data.client.DeleteAccessPolicy(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {
-		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot deactivate access policy %q", state.Name.ValueString()), err)
-	}
+	deactivateByName(ctx, req, resp, "access policy", r.data.client.DeleteAccessPolicy)
 }
 
 func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

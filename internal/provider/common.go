@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -241,4 +242,52 @@ func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, name typ
 		return
 	}
 	diags.Append(identity.Set(ctx, nameIdentity{Name: name})...)
+}
+
+// recordObject keeps what the server answered for an object: its attributes
+// in state, the version the next write must send, and its identity. Every
+// create, read and update of a resource ends here.
+func recordObject(ctx context.Context, state *tfsdk.State, private privateWriter, identity *tfsdk.ResourceIdentity, model any, name types.String, version int64, diags *diag.Diagnostics) {
+	diags.Append(state.Set(ctx, model)...)
+	diags.Append(writeVersion(ctx, private, version)...)
+	setIdentity(ctx, identity, name, diags)
+}
+
+// readByName fetches the object a resource's state names, for the kinds whose
+// refresh has no rule of its own. It returns nil when there is nothing to
+// record: the object is gone (it leaves the state, with a warning) or the read
+// failed (an error says so).
+func readByName[T any](ctx context.Context, resp *resource.ReadResponse, noun string, name types.String, get func(context.Context, string) (*T, error)) *T {
+	got, err := get(ctx, name.ValueString())
+	if isNotFound(err) {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s %q no longer exists", capitalize(noun), name.ValueString()),
+			fmt.Sprintf("The server does not know the %s; it is removed from the state and the next plan creates it.", noun))
+		removeFromState(ctx, resp, name)
+		return nil
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read %s %q", noun, name.ValueString()), err)
+		return nil
+	}
+	return got
+}
+
+// deactivateByName is the destroy of the kinds that the server only ever
+// deactivates, with the version the state last saw.
+func deactivateByName(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse, noun string, deactivate func(context.Context, string, int64) error) {
+	var name types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := deactivate(ctx, name.ValueString(), readVersion(ctx, req.Private)); err != nil {
+		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot deactivate %s %q", noun, name.ValueString()), err)
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -195,10 +195,8 @@ func (r *tenantResource) Create(ctx context.Context, req resource.CreateRequest,
 		return // adopt explained why not
 	}
 	plan.fromAPI(got)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, plan, plan.Name, got.Version, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, replacingKey, nil)...)
-	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 // adopt handles a create whose name is taken: an inactive tenant is
@@ -234,24 +232,15 @@ func (r *tenantResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	got, err := r.data.client.GetTenant(ctx, state.Name.ValueString())
-	if isNotFound(err) {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Tenant %q no longer exists", state.Name.ValueString()),
-			"The server does not know the tenant; it is removed from the state and the next plan creates it.")
-		removeFromState(ctx, resp, state.Name)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot read tenant %q", state.Name.ValueString()), err)
+	got := readByName(ctx, resp, "tenant", state.Name, r.data.client.GetTenant)
+	if got == nil {
 		return
 	}
 	if !knownStatus(got.Status) {
 		unknownStatusWarning(&resp.Diagnostics, "tenant", got.Name, got.Status)
 	}
 	state.fromAPI(got)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
-	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, state, state.Name, got.Version, &resp.Diagnostics)
 }
 
 func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -268,21 +257,12 @@ func (r *tenantResource) Update(ctx context.Context, req resource.UpdateRequest,
 		return
 	}
 	plan.fromAPI(got)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, plan, plan.Name, got.Version, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, replacingKey, nil)...)
-	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 func (r *tenantResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state tenantModel
-	resp.Diagnostics.Append(getModel(ctx, req.State.Schema, req.State.Raw, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if err := r.data.client.DeleteTenant(ctx, state.Name.ValueString(), readVersion(ctx, req.Private)); err != nil {
-		addAPIError(&resp.Diagnostics, fmt.Sprintf("Cannot deactivate tenant %q", state.Name.ValueString()), err)
-	}
+	deactivateByName(ctx, req, resp, "tenant", r.data.client.DeleteTenant)
 }
 
 func (r *tenantResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

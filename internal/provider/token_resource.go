@@ -555,10 +555,8 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	plan.fromAPI(got)
 	plan.Token = types.StringValue(got.Secret.Reveal())
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, plan, plan.Name, got.Version, &resp.Diagnostics)
 	resp.Diagnostics.Append(writeReadAt(ctx, resp.Private, r.data.now())...)
-	setIdentity(ctx, resp.Identity, plan.Name, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -606,10 +604,8 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	// the state: a plan that rotates it shows ready_for_rotation going
 	// from true to false as what forces the replacement.
 	state.ReadyForRotation = types.BoolValue(r.rotationDue(ctx, state, state, nil))
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	resp.Diagnostics.Append(writeVersion(ctx, resp.Private, got.Version)...)
+	recordObject(ctx, &resp.State, resp.Private, resp.Identity, state, state.Name, got.Version, &resp.Diagnostics)
 	resp.Diagnostics.Append(writeReadAt(ctx, resp.Private, r.data.now())...)
-	setIdentity(ctx, resp.Identity, state.Name, &resp.Diagnostics)
 }
 
 // tokenGone says why a token read back no longer works, or "" when it does.
