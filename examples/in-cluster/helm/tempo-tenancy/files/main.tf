@@ -48,6 +48,14 @@ variable "access_policies" {
   default = {}
 }
 
+# The runner sets this to its own executable (TF_VAR_runner_command); the
+# chart's variables file never does.
+variable "runner_command" {
+  type     = string
+  default  = "tempo-tenancy-runner"
+  nullable = false
+}
+
 variable "tokens" {
   type = map(object({
     name          = optional(string)
@@ -135,15 +143,17 @@ resource "tempo_token" "this" {
 
   # On a rotation the runner writes the new secret into the existing
   # Secret, then waits for consumers to pick it up before OpenTofu goes on
-  # to revoke the old token. The secret travels in the environment; the
-  # output of a provisioner given a sensitive value is never shown.
+  # to revoke the old token. The runner is started directly, without a
+  # shell (its image has none), with the token's name as the command; the
+  # secret travels in the environment, and the output of a provisioner
+  # given a sensitive value is never shown.
   provisioner "local-exec" {
-    command = "\"$TENANCY_SELF\" write-secret"
+    interpreter = [var.runner_command, "write-secret"]
+    command     = self.name
     environment = {
       TENANCY_TOKEN_NAMESPACE   = var.tokens[each.key].secret.namespace
       TENANCY_TOKEN_SECRET_NAME = var.tokens[each.key].secret.name
       TENANCY_TOKEN_KEY         = var.tokens[each.key].secret.key
-      TENANCY_TOKEN_NAME        = self.name
       TENANCY_TOKEN_SECRET      = self.token
     }
   }

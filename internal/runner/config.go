@@ -1,0 +1,158 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode is what a run does; see the package documentation.
+type Mode string
+
+const (
+	ModeApply       Mode = "apply"
+	ModePlan        Mode = "plan"
+	ModeDestroy     Mode = "destroy"
+	ModeWriteSecret Mode = "write-secret"
+)
+
+// ParseMode accepts the modes a Job's args may name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeApply, ModePlan, ModeDestroy, ModeWriteSecret:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q: want apply, plan, destroy or write-secret", s)
+}
+
+// Config is what the chart's Job hands the runner, in its environment. The
+// names are the chart's; see templates/_runner.tpl.
+type Config struct {
+	// TF is the CLI's executable (TENANCY_TF, default "tofu").
+	TF string
+	// ConfigDir holds the module the chart renders: main.tf,
+	// backend.tf.json and terraform.tfvars.json (TENANCY_CONFIG_DIR).
+	ConfigDir string
+	// WorkDir keeps the module's copy and the CLI's data (TENANCY_WORK_DIR).
+	WorkDir string
+	// ScratchDir takes the saved plan, in memory (TENANCY_SCRATCH_DIR,
+	// default WorkDir).
+	ScratchDir string
+
+	AdminURL       string // TEMPO_ADMIN_URL
+	AdminTokenFile string // TEMPO_ADMIN_TOKEN_FILE
+	AdminCAFile    string // TENANCY_ADMIN_CA_FILE
+	// WaitForAdminAPI bounds the wait for an admin API that does not
+	// answer yet (TENANCY_WAIT_SECONDS).
+	WaitForAdminAPI time.Duration
+
+	// Release and ReleaseNamespace name the owner of what the runner
+	// writes (TENANCY_RELEASE, TENANCY_RELEASE_NAMESPACE).
+	Release          string
+	ReleaseNamespace string
+	// Record is the ConfigMap, in StateNamespace, that lists the token
+	// Secrets the release wrote (TENANCY_RECORD, TENANCY_STATE_NAMESPACE).
+	Record         string
+	StateNamespace string
+
+	StateKeyFile string // TENANCY_STATE_KEY_FILE
+	StateMigrate bool   // TENANCY_STATE_MIGRATE
+
+	AllowDestroy    bool     // TENANCY_ALLOW_DESTROY
+	AllowedRemovals []string // TENANCY_ALLOWED_REMOVALS, a JSON list of addresses
+	AdoptSecrets    bool     // TENANCY_ADOPT_SECRETS
+	RotationOverlap time.Duration
+	LockTimeout     string // TENANCY_LOCK_TIMEOUT, the CLI's -lock-timeout
+
+	// Timings stamps every progress line with the time (TENANCY_TIMINGS).
+	Timings bool
+}
+
+// Owner is how the release marks what it created: by name and namespace, so
+// two releases of one name in two namespaces are two owners.
+func (c Config) Owner() string {
+	if c.ReleaseNamespace == "" {
+		return c.Release
+	}
+	return c.ReleaseNamespace + "/" + c.Release
+}
+
+// ConfigFromEnv reads the Job's environment. Only what every mode needs is
+// checked here; Run checks the rest.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		TF:               or(getenv("TENANCY_TF"), "tofu"),
+		ConfigDir:        getenv("TENANCY_CONFIG_DIR"),
+		WorkDir:          getenv("TENANCY_WORK_DIR"),
+		ScratchDir:       getenv("TENANCY_SCRATCH_DIR"),
+		AdminURL:         getenv("TEMPO_ADMIN_URL"),
+		AdminTokenFile:   getenv("TEMPO_ADMIN_TOKEN_FILE"),
+		AdminCAFile:      getenv("TENANCY_ADMIN_CA_FILE"),
+		Release:          getenv("TENANCY_RELEASE"),
+		ReleaseNamespace: getenv("TENANCY_RELEASE_NAMESPACE"),
+		Record:           getenv("TENANCY_RECORD"),
+		StateNamespace:   getenv("TENANCY_STATE_NAMESPACE"),
+		StateKeyFile:     getenv("TENANCY_STATE_KEY_FILE"),
+		LockTimeout:      or(getenv("TENANCY_LOCK_TIMEOUT"), "120s"),
+		Timings:          getenv("TENANCY_TIMINGS") != "",
+	}
+	if c.ScratchDir == "" {
+		c.ScratchDir = c.WorkDir
+	}
+	var err error
+	if c.StateMigrate, err = flag(getenv, "TENANCY_STATE_MIGRATE"); err != nil {
+		return c, err
+	}
+	if c.AllowDestroy, err = flag(getenv, "TENANCY_ALLOW_DESTROY"); err != nil {
+		return c, err
+	}
+	if c.AdoptSecrets, err = flag(getenv, "TENANCY_ADOPT_SECRETS"); err != nil {
+		return c, err
+	}
+	if c.WaitForAdminAPI, err = seconds(getenv, "TENANCY_WAIT_SECONDS", 0); err != nil {
+		return c, err
+	}
+	if c.RotationOverlap, err = seconds(getenv, "TENANCY_ROTATION_OVERLAP", 90); err != nil {
+		return c, err
+	}
+	if v := getenv("TENANCY_ALLOWED_REMOVALS"); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.AllowedRemovals); err != nil {
+			return c, fmt.Errorf("TENANCY_ALLOWED_REMOVALS must be a JSON list of resource addresses: %v", err)
+		}
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// flag reads a boolean the chart renders as "true" or "false"; anything else
+// is a mistake worth stopping for rather than a silent "false".
+func flag(getenv func(string) string, name string) (bool, error) {
+	switch v := getenv(name); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s must be true or false, got %q", name, v)
+	}
+}
+
+func seconds(getenv func(string) string, name string, def int) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return time.Duration(def) * time.Second, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s must be a whole number of seconds, got %q", name, v)
+	}
+	return time.Duration(n) * time.Second, nil
+}

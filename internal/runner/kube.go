@@ -1,0 +1,149 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// InClusterClient is the Kubernetes client of the Job's service account.
+// The API server's own flow control paces a fleet's thousand Secret reads;
+// client-go's default of 5 requests a second would make them take minutes.
+func InClusterClient() (kubernetes.Interface, error) {
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("not running in a cluster with a service account token (the Job needs automountServiceAccountToken): %w", err)
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	cfg.UserAgent = "tempo-tenancy-runner"
+	return kubernetes.NewForConfig(cfg)
+}
+
+// kubeWorkers bounds the Kubernetes requests in flight at once.
+const kubeWorkers = 16
+
+// each runs f for 0..n-1 on kubeWorkers goroutines and returns the first
+// error by index, so that what a run reports does not depend on timing.
+func each(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(kubeWorkers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = f(ctx, i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			continue
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apiMessage is the API server's message of a failed call, or the error.
+func apiMessage(err error) string {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) && st.Status().Message != "" {
+		return fmt.Sprintf("HTTP %d: %s", st.Status().Code, st.Status().Message)
+	}
+	return err.Error()
+}
+
+// getSecrets reads the Secrets of targets; nil where one does not exist.
+// forbiddenOK lets a Secret the runner may not read count as absent (the
+// caller then has nothing of it to compare).
+func getSecrets(ctx context.Context, kube kubernetes.Interface, ts []Target, forbiddenOK bool) ([]*corev1.Secret, error) {
+	got := make([]*corev1.Secret, len(ts))
+	err := each(ctx, len(ts), func(ctx context.Context, i int) error {
+		s, err := kube.CoreV1().Secrets(ts[i].Namespace).Get(ctx, ts[i].Name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			got[i] = s
+		case apierrors.IsNotFound(err), forbiddenOK && apierrors.IsForbidden(err):
+		default:
+			return fmt.Errorf("reading secret %s: %s", ts[i].id(), apiMessage(err))
+		}
+		return nil
+	})
+	return got, err
+}
+
+// readRecord reads the Secrets the release wrote from its record. A release
+// without a record (not configured, or not written yet) has written none.
+func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) ([]Target, error) {
+	if c.Record == "" || c.StateNamespace == "" {
+		return nil, nil
+	}
+	cm, err := kube.CoreV1().ConfigMaps(c.StateNamespace).Get(ctx, c.Record, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the record %s/%s: %s", c.StateNamespace, c.Record, apiMessage(err))
+	}
+	var ts []Target
+	if raw := cm.Data[recordKey]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &ts); err != nil {
+			return nil, fmt.Errorf("the record %s/%s is not a list of Secrets (%v): restore it, or delete it if no token Secret is left to remove", c.StateNamespace, c.Record, err)
+		}
+	}
+	return mergeTargets(ts), nil
+}
+
+// writeRecord replaces the record's list. It loses an entry only once that
+// Secret is gone, so that a run that fails between the apply and the
+// removal, or a rollback, does not forget a Secret whose token is gone.
+func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, ts []Target) error {
+	if c.Record == "" || c.StateNamespace == "" {
+		return nil
+	}
+	list, err := json.Marshal(mergeTargets(ts))
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"namespace": c.StateNamespace, "name": c.Record,
+			"labels": map[string]string{labelManagedBy: "tempo-tenancy"}},
+		"data": map[string]string{recordKey: string(list)},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := kube.CoreV1().ConfigMaps(c.StateNamespace).Patch(ctx, c.Record, types.ApplyPatchType, body, applyOptions()); err != nil {
+		return fmt.Errorf("writing the record %s/%s: %s", c.StateNamespace, c.Record, apiMessage(err))
+	}
+	return nil
+}
+
+func applyOptions() metav1.PatchOptions {
+	force := true
+	return metav1.PatchOptions{FieldManager: fieldManager, Force: &force}
+}

@@ -1,0 +1,324 @@
+package runner
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Runner is one run of the Job.
+type Runner struct {
+	Cfg  Config
+	Kube kubernetes.Interface
+	// Out takes the progress lines and the CLI's own output; Err the
+	// runner's diagnostics and the CLI's.
+	Out, Err io.Writer
+	// Self is the runner's executable, which the module's local-exec runs
+	// again as write-secret.
+	Self string
+	// Now is the clock of the progress lines' stamps.
+	Now func() time.Time
+}
+
+func (r *Runner) say(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if r.Cfg.Timings {
+		t := r.Now()
+		fmt.Fprintf(r.Out, "==> [%d.%06d] %s\n", t.Unix(), t.Nanosecond()/1000, msg)
+		return
+	}
+	fmt.Fprintf(r.Out, "==> %s\n", msg)
+}
+
+// interrupted explains a run stopped by a signal while the CLI ran.
+func interrupted(ctx context.Context) error {
+	return fmt.Errorf("%v; OpenTofu was interrupted and released the state lock (if it still shows as held, see force-unlock in the Helm hook guide)", context.Cause(ctx))
+}
+
+// Run is one run of the apply, plan or destroy mode.
+func (r *Runner) Run(ctx context.Context, mode Mode) error {
+	c := r.Cfg
+	if c.WorkDir == "" {
+		return errors.New("TENANCY_WORK_DIR must name a writable directory")
+	}
+	if c.ConfigDir == "" {
+		return errors.New("TENANCY_CONFIG_DIR must name the mounted tenancy ConfigMap")
+	}
+	files := []string{"main.tf", "backend.tf.json", "terraform.tfvars.json"}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(c.ConfigDir, f)); err != nil {
+			return fmt.Errorf("%s is missing: is the tenancy ConfigMap mounted?", filepath.Join(c.ConfigDir, f))
+		}
+	}
+	if c.AdminTokenFile == "" {
+		return errors.New("the admin token file (TEMPO_ADMIN_TOKEN_FILE unset) is not readable: is the admin token Secret mounted?")
+	}
+	if f, err := os.Open(c.AdminTokenFile); err != nil {
+		return fmt.Errorf("the admin token file %s is not readable: is the admin token Secret mounted?", c.AdminTokenFile)
+	} else {
+		_ = f.Close()
+	}
+
+	// What the CLI sees: OpenTofu's data in the work directory, the state
+	// encryption, and the runner's own path for the module's local-exec.
+	env := map[string]string{
+		"TF_DATA_DIR":           filepath.Join(c.WorkDir, "terraform-data"),
+		"TF_VAR_runner_command": r.Self,
+	}
+	if c.StateKeyFile != "" {
+		enc, err := encryptionConfig(c.StateKeyFile, c.StateMigrate)
+		if err != nil {
+			return err
+		}
+		env["TF_ENCRYPTION"] = enc
+	}
+	for k, v := range env {
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+	}
+
+	// The module is copied out of the read-only ConfigMap mount.
+	module := filepath.Join(c.WorkDir, "module")
+	if err := os.RemoveAll(module); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(module, 0o700); err != nil {
+		return err
+	}
+	var tfvars []byte
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(c.ConfigDir, f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(module, f), b, 0o600); err != nil {
+			return err
+		}
+		if f == "terraform.tfvars.json" {
+			tfvars = b
+		}
+	}
+	scratch, err := os.MkdirTemp(or(c.ScratchDir, c.WorkDir), string(mode)+".")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(scratch) }()
+
+	tfPath, err := exec.LookPath(c.TF)
+	if err != nil {
+		return fmt.Errorf("the CLI %q is not found: %v", c.TF, err)
+	}
+	tfName := filepath.Base(tfPath)
+	// loud shows what the CLI prints; quiet is for the commands whose
+	// output holds secrets (outputs, the saved plan's JSON), read here only.
+	loud, err := tfexec.NewTerraform(module, tfPath)
+	if err != nil {
+		return err
+	}
+	loud.SetStdout(r.Out)
+	loud.SetStderr(r.Err)
+	quiet, err := tfexec.NewTerraform(module, tfPath)
+	if err != nil {
+		return err
+	}
+	for _, tf := range []*tfexec.Terraform{loud, quiet} {
+		// An interrupt gives OpenTofu time to stop cleanly and release the
+		// state lock; the pod's grace period bounds the wait.
+		if err := tf.SetWaitDelay(10 * time.Minute); err != nil {
+			return err
+		}
+	}
+	cli := func(what string, err error) error {
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("%s failed (exit %d)", what, exit.ExitCode())
+		}
+		return fmt.Errorf("%s failed: %v", what, err)
+	}
+
+	r.waitForAdminAPI(ctx)
+	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%v while waiting for the admin API", err)
+	}
+
+	r.say("%s init", tfName)
+	if err := cli("init", loud.Init(ctx)); err != nil {
+		return err
+	}
+	if c.StateKeyFile != "" && c.StateMigrate {
+		r.say("%s apply -refresh-only: writing the state encrypted", tfName)
+		if err := cli("the encrypting refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+			return err
+		}
+	}
+
+	// What may have to go: every Secret the state or the record names.
+	recorded, err := readRecord(ctx, r.Kube, c)
+	if err != nil {
+		return err
+	}
+	before, err := r.tokenSecrets(ctx, quiet)
+	if err != nil {
+		return err
+	}
+	previous := mergeTargets(targetsOf(before), recorded)
+	phase := secretsPhase{cfg: c, kube: r.Kube, say: r.say}
+	if mode == ModeApply {
+		named, err := secretsNamed(tfvars)
+		if err != nil {
+			return err
+		}
+		if err := phase.checkNoForeign(ctx, named, previous); err != nil {
+			return err
+		}
+	}
+
+	planFile := filepath.Join(scratch, "tfplan")
+	opts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.LockTimeout(c.LockTimeout)}
+	if mode == ModeDestroy {
+		r.say("%s plan -destroy", tfName)
+		opts = append(opts, tfexec.Destroy(true))
+	} else {
+		r.say("%s plan", tfName)
+	}
+	changes, err := loud.Plan(ctx, opts...)
+	if err := cli("plan", err); err != nil {
+		return err
+	}
+	if mode == ModePlan {
+		r.say("plan only: nothing applied")
+		return nil
+	}
+
+	if mode == ModeApply && changes && !c.AllowDestroy {
+		plan, err := quiet.ShowPlanFile(ctx, planFile)
+		if err := cli("reading the saved plan", err); err != nil {
+			return err
+		}
+		if gone := destructiveChanges(plan, c.AllowedRemovals); len(gone) > 0 {
+			return &Refusal{Msg: "the plan would remove what is still in use:\n" + strings.Join(gone, "\n") +
+				"\nnothing was applied. If these removals are intended, list them under runner.allowRemovals (tenants, accessPolicies, tokens) or set runner.allowDestroy=true for this upgrade; if not, check the values (a typo, or helm upgrade --set without --reuse-values, leaves out what was there)"}
+		}
+	}
+
+	if changes {
+		r.say("%s apply", tfName)
+		if err := cli("apply", loud.Apply(ctx, tfexec.DirOrPlan(planFile), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+			return err
+		}
+	} else {
+		r.say("no changes to apply")
+	}
+
+	r.say("token Secrets: reading the outputs")
+	after := map[string]TokenSecret{}
+	if mode != ModeDestroy {
+		if after, err = r.tokenSecrets(ctx, quiet); err != nil {
+			return err
+		}
+	}
+	want, missing := desiredSecrets(c, after)
+	if len(missing) > 0 {
+		r.say("tokens without a known secret (imported?), not written: %s", joinKeys(missing))
+	}
+	written, err := phase.write(ctx, want, previous)
+	if err != nil {
+		return err
+	}
+	r.say("token Secrets: %d, %d written", len(want), written)
+
+	// The record first gains what was written, and loses what was removed
+	// only once it is gone.
+	current := targetsOf(after)
+	if err := writeRecord(ctx, r.Kube, c, mergeTargets(previous, current)); err != nil {
+		return err
+	}
+	pending, err := phase.remove(ctx, removals(previous, current), previous)
+	if err != nil {
+		return err
+	}
+	if err := writeRecord(ctx, r.Kube, c, mergeTargets(current, pending)); err != nil {
+		return err
+	}
+	r.say("done")
+	return nil
+}
+
+// tokenSecrets reads the token_secrets output of the state. Before the first
+// apply there is none; a failure to read it must not look like "no tokens",
+// or every token Secret would be removed.
+func (r *Runner) tokenSecrets(ctx context.Context, tf *tfexec.Terraform) (map[string]TokenSecret, error) {
+	outs, err := tf.Output(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, interrupted(ctx)
+		}
+		return nil, fmt.Errorf("cannot read the outputs of the state: %v", err)
+	}
+	return parseTokenSecrets(outs[tokenSecretsOutput].Value)
+}
+
+// waitForAdminAPI waits, up to the configured time, for the admin API to
+// answer at all: beside a first install of GET it may not yet. Any HTTP
+// answer but a gateway's means it is up (nothing is sent but the request
+// line); the provider reports anything else.
+func (r *Runner) waitForAdminAPI(ctx context.Context) {
+	c := r.Cfg
+	if c.WaitForAdminAPI <= 0 || c.AdminURL == "" {
+		return
+	}
+	base := strings.TrimSuffix(strings.TrimSuffix(c.AdminURL, "/"), "/admin/api/v3")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if c.AdminCAFile != "" {
+		if pem, err := os.ReadFile(c.AdminCAFile); err == nil {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+	}
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	deadline := time.Now().Add(c.WaitForAdminAPI)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/admin/api/v3/clusters", nil)
+		if err != nil {
+			return
+		}
+		if resp, err := client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			default:
+				return
+			}
+		}
+		if !time.Now().Before(deadline) {
+			r.say("the admin API at %s does not answer yet; going on", base)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
