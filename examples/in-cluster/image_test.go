@@ -28,6 +28,9 @@ const runnerImageName = "localhost/tempo-tenancy-runner:" + providerVer
 func TestRunnerImage(t *testing.T) {
 	kubetest.SkipUnlessEnabled(t)
 	root := runnerImage(t)
+	if !t.Run("nothing but what the runner needs", func(t *testing.T) { onlyWhatTheRunnerNeeds(t, root) }) {
+		return
+	}
 	if !t.Run("init without network", func(t *testing.T) { initOffline(t, root) }) {
 		return
 	}
@@ -88,6 +91,34 @@ func runnerImage(t *testing.T) *imageRoot {
 		}
 	})
 	return &imageRoot{dir: buildah(t, "mount", ctr), env: cfg.Env, entrypoint: cfg.Entrypoint}
+}
+
+// onlyWhatTheRunnerNeeds checks the image's root: the runner, the CLI, the
+// provider's mirror and CA certificates are there; a shell, a package
+// manager and network tools, which would let a compromised step do more,
+// are not.
+func onlyWhatTheRunnerNeeds(t *testing.T, r *imageRoot) {
+	for _, p := range []string{"usr/local/bin/tempo-tenancy-runner", "usr/local/bin/tofu", "etc/ssl/certs/ca-certificates.crt", "etc/tempo-tenancy/cli.tfrc"} {
+		if _, err := os.Stat(filepath.Join(r.dir, p)); err != nil {
+			t.Errorf("the image lacks /%s: %v", p, err)
+		}
+	}
+	for _, p := range []string{"bin/sh", "bin/bash", "usr/bin/sh", "usr/bin/curl", "usr/bin/jq", "usr/bin/apt-get", "usr/bin/dpkg", "bin/busybox"} {
+		if _, err := os.Lstat(filepath.Join(r.dir, p)); err == nil {
+			t.Errorf("the image holds /%s", p)
+		}
+	}
+	var files int
+	_ = filepath.Walk(r.dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			files++
+		}
+		return nil
+	})
+	// The three binaries, the provider, the bundle and the CLI configuration.
+	if files > 10 {
+		t.Errorf("the image holds %d files; it should hold little more than the runner's", files)
+	}
 }
 
 // initOffline runs the image's `tofu init` with its CLI configuration on a

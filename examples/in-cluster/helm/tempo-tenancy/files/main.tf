@@ -159,7 +159,7 @@ resource "tempo_token" "this" {
   }
 }
 
-# Read by the runner's entrypoint, which writes each secret into its
+# Read by the runner, which writes each secret into its
 # Kubernetes Secret. Sensitive: the CLI never prints it.
 output "token_secrets" {
   sensitive = true
