@@ -59,10 +59,17 @@ type Config struct {
 
 	StateKeyFile string // TENANCY_STATE_KEY_FILE
 	StateMigrate bool   // TENANCY_STATE_MIGRATE
+	// PreviousStateKeyFile holds the passphrase the state was written with
+	// before StateKeyFile's, while the key is rotated
+	// (TENANCY_STATE_PREVIOUS_KEY_FILE).
+	PreviousStateKeyFile string
 
 	AllowDestroy    bool     // TENANCY_ALLOW_DESTROY
 	AllowedRemovals []string // TENANCY_ALLOWED_REMOVALS, a JSON list of addresses
-	AdoptSecrets    bool     // TENANCY_ADOPT_SECRETS
+	// ConsentID names the consent AllowDestroy and AllowedRemovals give
+	// (TENANCY_CONSENT_ID): a consent removes an object once.
+	ConsentID       string
+	AdoptSecrets    bool // TENANCY_ADOPT_SECRETS
 	RotationOverlap time.Duration
 	LockTimeout     string // TENANCY_LOCK_TIMEOUT, the CLI's -lock-timeout
 
@@ -83,20 +90,22 @@ func (c Config) Owner() string {
 // checked here; Run checks the rest.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		TF:               or(getenv("TENANCY_TF"), "tofu"),
-		ConfigDir:        getenv("TENANCY_CONFIG_DIR"),
-		WorkDir:          getenv("TENANCY_WORK_DIR"),
-		ScratchDir:       getenv("TENANCY_SCRATCH_DIR"),
-		AdminURL:         getenv("TEMPO_ADMIN_URL"),
-		AdminTokenFile:   getenv("TEMPO_ADMIN_TOKEN_FILE"),
-		AdminCAFile:      getenv("TENANCY_ADMIN_CA_FILE"),
-		Release:          getenv("TENANCY_RELEASE"),
-		ReleaseNamespace: getenv("TENANCY_RELEASE_NAMESPACE"),
-		Record:           getenv("TENANCY_RECORD"),
-		StateNamespace:   getenv("TENANCY_STATE_NAMESPACE"),
-		StateKeyFile:     getenv("TENANCY_STATE_KEY_FILE"),
-		LockTimeout:      or(getenv("TENANCY_LOCK_TIMEOUT"), "120s"),
-		Timings:          getenv("TENANCY_TIMINGS") != "",
+		TF:                   or(getenv("TENANCY_TF"), "tofu"),
+		ConfigDir:            getenv("TENANCY_CONFIG_DIR"),
+		WorkDir:              getenv("TENANCY_WORK_DIR"),
+		ScratchDir:           getenv("TENANCY_SCRATCH_DIR"),
+		AdminURL:             getenv("TEMPO_ADMIN_URL"),
+		AdminTokenFile:       getenv("TEMPO_ADMIN_TOKEN_FILE"),
+		AdminCAFile:          getenv("TENANCY_ADMIN_CA_FILE"),
+		Release:              getenv("TENANCY_RELEASE"),
+		ReleaseNamespace:     getenv("TENANCY_RELEASE_NAMESPACE"),
+		Record:               getenv("TENANCY_RECORD"),
+		StateNamespace:       getenv("TENANCY_STATE_NAMESPACE"),
+		StateKeyFile:         getenv("TENANCY_STATE_KEY_FILE"),
+		PreviousStateKeyFile: getenv("TENANCY_STATE_PREVIOUS_KEY_FILE"),
+		LockTimeout:          or(getenv("TENANCY_LOCK_TIMEOUT"), "120s"),
+		ConsentID:            getenv("TENANCY_CONSENT_ID"),
+		Timings:              getenv("TENANCY_TIMINGS") != "",
 	}
 	if c.ScratchDir == "" {
 		c.ScratchDir = c.WorkDir

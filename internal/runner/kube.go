@@ -95,36 +95,76 @@ func getSecrets(ctx context.Context, kube kubernetes.Interface, ts []Target, for
 	return got, err
 }
 
-// readRecord reads the Secrets the release wrote from its record. A release
-// without a record (not configured, or not written yet) has written none.
-func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) ([]Target, error) {
+// record is what the release keeps of its runs, in a ConfigMap of the
+// state's namespace: the token Secrets it wrote, and the consents to remove
+// that runs have used.
+type record struct {
+	Secrets  []Target
+	Consents []usedConsent
+}
+
+// usedConsent is a removal a run made with the values' consent: the same
+// consent does not remove the same object twice.
+type usedConsent struct {
+	Address string `json:"address"`
+	Consent string `json:"consent"`
+	At      string `json:"at"`
+}
+
+// used finds the use of consent on address, if any.
+func (r record) used(address, consent string) (usedConsent, bool) {
+	for _, u := range r.Consents {
+		if u.Address == address && u.Consent == consent {
+			return u, true
+		}
+	}
+	return usedConsent{}, false
+}
+
+// readRecord reads the release's record. A release without one (not
+// configured, or not written yet) has written nothing and used no consent.
+func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (record, error) {
+	var rec record
 	if c.Record == "" || c.StateNamespace == "" {
-		return nil, nil
+		return rec, nil
 	}
 	cm, err := kube.CoreV1().ConfigMaps(c.StateNamespace).Get(ctx, c.Record, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, nil
+		return rec, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the record %s/%s: %s", c.StateNamespace, c.Record, apiMessage(err))
+		return rec, fmt.Errorf("reading the record %s/%s: %s", c.StateNamespace, c.Record, apiMessage(err))
 	}
-	var ts []Target
 	if raw := cm.Data[recordKey]; raw != "" {
-		if err := json.Unmarshal([]byte(raw), &ts); err != nil {
-			return nil, fmt.Errorf("the record %s/%s is not a list of Secrets (%v): restore it, or delete it if no token Secret is left to remove", c.StateNamespace, c.Record, err)
+		if err := json.Unmarshal([]byte(raw), &rec.Secrets); err != nil {
+			return rec, fmt.Errorf("the record %s/%s is not a list of Secrets (%v): restore it, or delete it if no token Secret is left to remove", c.StateNamespace, c.Record, err)
 		}
 	}
-	return mergeTargets(ts), nil
+	if raw := cm.Data[consentsKey]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &rec.Consents); err != nil {
+			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%v): restore it", c.StateNamespace, c.Record, consentsKey, err)
+		}
+	}
+	rec.Secrets = mergeTargets(rec.Secrets)
+	return rec, nil
 }
 
-// writeRecord replaces the record's list. It loses an entry only once that
+// writeRecord replaces the record. Its Secrets lose an entry only once that
 // Secret is gone, so that a run that fails between the apply and the
 // removal, or a rollback, does not forget a Secret whose token is gone.
-func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, ts []Target) error {
+func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec record) error {
 	if c.Record == "" || c.StateNamespace == "" {
 		return nil
 	}
-	list, err := json.Marshal(mergeTargets(ts))
+	secrets, err := json.Marshal(mergeTargets(rec.Secrets))
+	if err != nil {
+		return err
+	}
+	consents := rec.Consents
+	if consents == nil {
+		consents = []usedConsent{}
+	}
+	used, err := json.Marshal(consents)
 	if err != nil {
 		return err
 	}
@@ -132,7 +172,7 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, ts []
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"namespace": c.StateNamespace, "name": c.Record,
 			"labels": map[string]string{labelManagedBy: "tempo-tenancy"}},
-		"data": map[string]string{recordKey: string(list)},
+		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used)},
 	})
 	if err != nil {
 		return err

@@ -10,12 +10,19 @@ import (
 // guardedTypes are the resources whose removal needs the values' consent.
 var guardedTypes = []string{"tempo_tenant", "tempo_access_policy", "tempo_token"}
 
-// destructiveChanges lists what a plan would deactivate, replace or revoke,
-// one line each, leaving out token replacements (rotations), the old half
-// of a replacement an earlier run began (deposed), and the addresses the
-// values allow.
-func destructiveChanges(p *tfjson.Plan, allowed []string) []string {
-	var out []string
+// planRemoval is a change of a plan that deactivates, replaces or revokes.
+type planRemoval struct {
+	Address string
+	What    string // deactivate, replace or revoke
+}
+
+func (r planRemoval) String() string { return fmt.Sprintf("  %s (%s)", r.Address, r.What) }
+
+// removalsIn lists what a plan would deactivate, replace or revoke, leaving
+// out token replacements (rotations) and the old half of a replacement an
+// earlier run began (deposed).
+func removalsIn(p *tfjson.Plan) []planRemoval {
+	var out []planRemoval
 	for _, rc := range p.ResourceChanges {
 		if rc == nil || rc.Change == nil || !slices.Contains(guardedTypes, rc.Type) {
 			continue
@@ -31,9 +38,6 @@ func destructiveChanges(p *tfjson.Plan, allowed []string) []string {
 		if rc.Type == "tempo_token" && replace {
 			continue
 		}
-		if slices.Contains(allowed, rc.Address) {
-			continue
-		}
 		what := "deactivate"
 		switch {
 		case rc.Type == "tempo_token":
@@ -41,7 +45,26 @@ func destructiveChanges(p *tfjson.Plan, allowed []string) []string {
 		case replace:
 			what = "replace"
 		}
-		out = append(out, fmt.Sprintf("  %s (%s)", rc.Address, what))
+		out = append(out, planRemoval{Address: rc.Address, What: what})
 	}
 	return out
+}
+
+// consentCheck sorts a plan's removals: those the values do not allow,
+// those allowed by a consent an earlier run already used (an older
+// revision's values, brought back by a rollback or a sync to it), and those
+// allowed now.
+func consentCheck(removals []planRemoval, c Config, rec record) (notAllowed, usedBefore []string, consented []planRemoval) {
+	for _, r := range removals {
+		if !c.AllowDestroy && !slices.Contains(c.AllowedRemovals, r.Address) {
+			notAllowed = append(notAllowed, r.String())
+			continue
+		}
+		if u, ok := rec.used(r.Address, c.ConsentID); ok {
+			usedBefore = append(usedBefore, fmt.Sprintf("%s: consent %q used at %s", r, u.Consent, u.At))
+			continue
+		}
+		consented = append(consented, r)
+	}
+	return notAllowed, usedBefore, consented
 }

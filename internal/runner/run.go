@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -77,13 +80,6 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		"TF_DATA_DIR":           filepath.Join(c.WorkDir, "terraform-data"),
 		"TF_VAR_runner_command": r.Self,
 	}
-	if c.StateKeyFile != "" {
-		enc, err := encryptionConfig(c.StateKeyFile, c.StateMigrate)
-		if err != nil {
-			return err
-		}
-		env["TF_ENCRYPTION"] = enc
-	}
 	for k, v := range env {
 		if err := os.Setenv(k, v); err != nil {
 			return err
@@ -98,7 +94,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	if err := os.MkdirAll(module, 0o700); err != nil {
 		return err
 	}
-	var tfvars []byte
+	var tfvars, backend []byte
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(c.ConfigDir, f))
 		if err != nil {
@@ -107,8 +103,11 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		if err := os.WriteFile(filepath.Join(module, f), b, 0o600); err != nil {
 			return err
 		}
-		if f == "terraform.tfvars.json" {
+		switch f {
+		case "terraform.tfvars.json":
 			tfvars = b
+		case "backend.tf.json":
+			backend = b
 		}
 	}
 	scratch, err := os.MkdirTemp(or(c.ScratchDir, c.WorkDir), string(mode)+".")
@@ -155,6 +154,27 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		return fmt.Errorf("%s failed: %v", what, err)
 	}
 
+	// The state's key: the name its key provider has in the stored state
+	// (see stateKey), and the passphrase it is written with from now on.
+	var key stateKey
+	var previousPassphrase string
+	if c.StateKeyFile != "" {
+		if key.passphrase, err = readPassphrase(c.StateKeyFile, "state.encryption.keySecret"); err != nil {
+			return err
+		}
+		if c.PreviousStateKeyFile != "" {
+			if previousPassphrase, err = readPassphrase(c.PreviousStateKeyFile, "state.encryption.previousKeySecret"); err != nil {
+				return err
+			}
+		}
+		if key.name, err = r.stateKeyName(ctx, backend); err != nil {
+			return err
+		}
+		if err := setEncryption(key, nil, c.StateMigrate); err != nil {
+			return err
+		}
+	}
+
 	r.waitForAdminAPI(ctx)
 	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%v while waiting for the admin API", err)
@@ -171,8 +191,32 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		}
 	}
 
+	// A rotation of the state key: a state still written with the previous
+	// passphrase is read with it once and written with the current one.
+	if previousPassphrase != "" {
+		if _, err := quiet.Output(ctx); err == nil {
+			r.say("the state is written with state.encryption.keySecret; state.encryption.previousKeySecret may be removed")
+		} else {
+			if ctx.Err() != nil {
+				return interrupted(ctx)
+			}
+			next := stateKey{name: otherKeyName(key.name), passphrase: key.passphrase}
+			if err := setEncryption(next, &stateKey{name: key.name, passphrase: previousPassphrase}, false); err != nil {
+				return err
+			}
+			r.say("%s apply -refresh-only: writing the state with the new state key", tfName)
+			if err := cli("the re-keying refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+				return err
+			}
+			if err := setEncryption(next, nil, false); err != nil {
+				return err
+			}
+			r.say("the state is now written with state.encryption.keySecret; remove state.encryption.previousKeySecret")
+		}
+	}
+
 	// What may have to go: every Secret the state or the record names.
-	recorded, err := readRecord(ctx, r.Kube, c)
+	rec, err := readRecord(ctx, r.Kube, c)
 	if err != nil {
 		return err
 	}
@@ -180,7 +224,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	if err != nil {
 		return err
 	}
-	previous := mergeTargets(targetsOf(before), recorded)
+	previous := mergeTargets(targetsOf(before), rec.Secrets)
 	phase := secretsPhase{cfg: c, kube: r.Kube, say: r.say}
 	if mode == ModeApply {
 		named, err := secretsNamed(tfvars)
@@ -209,15 +253,22 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		return nil
 	}
 
-	if mode == ModeApply && changes && !c.AllowDestroy {
+	var consented []planRemoval
+	if mode == ModeApply && changes {
 		plan, err := quiet.ShowPlanFile(ctx, planFile)
 		if err := cli("reading the saved plan", err); err != nil {
 			return err
 		}
-		if gone := destructiveChanges(plan, c.AllowedRemovals); len(gone) > 0 {
-			return &Refusal{Msg: "the plan would remove what is still in use:\n" + strings.Join(gone, "\n") +
+		notAllowed, usedBefore, ok := consentCheck(removalsIn(plan), c, rec)
+		if len(notAllowed) > 0 {
+			return &Refusal{Msg: "the plan would remove what is still in use:\n" + strings.Join(notAllowed, "\n") +
 				"\nnothing was applied. If these removals are intended, list them under runner.allowRemovals (tenants, accessPolicies, tokens) or set runner.allowDestroy=true for this upgrade; if not, check the values (a typo, or helm upgrade --set without --reuse-values, leaves out what was there)"}
 		}
+		if len(usedBefore) > 0 {
+			return &Refusal{Msg: "the plan would remove again what a consent already removed once:\n" + strings.Join(usedBefore, "\n") +
+				"\nnothing was applied. Values that allowed a removal come back with a rollback or a sync to an older revision, and do not allow it again. If these removals are intended now, give the allowance with a runner.consentId not used before"}
+		}
+		consented = ok
 	}
 
 	if changes {
@@ -227,6 +278,20 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		}
 	} else {
 		r.say("no changes to apply")
+	}
+	// The consents used are recorded at once, and the record gains the
+	// Secrets the apply may have written (write-secret) before any is
+	// removed.
+	at := r.Now().UTC().Format(time.RFC3339)
+	for _, u := range consented {
+		rec.Consents = append(rec.Consents, usedConsent{Address: u.Address, Consent: c.ConsentID, At: at})
+		r.say("%s: removed with consent %q, which will not remove it again", u.Address, c.ConsentID)
+	}
+	if len(consented) > 0 {
+		rec.Secrets = previous
+		if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+			return err
+		}
 	}
 
 	r.say("token Secrets: reading the outputs")
@@ -249,18 +314,69 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	// The record first gains what was written, and loses what was removed
 	// only once it is gone.
 	current := targetsOf(after)
-	if err := writeRecord(ctx, r.Kube, c, mergeTargets(previous, current)); err != nil {
+	rec.Secrets = mergeTargets(previous, current)
+	if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
 		return err
 	}
 	pending, err := phase.remove(ctx, removals(previous, current), previous)
 	if err != nil {
 		return err
 	}
-	if err := writeRecord(ctx, r.Kube, c, mergeTargets(current, pending)); err != nil {
+	rec.Secrets = mergeTargets(current, pending)
+	if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
 		return err
 	}
 	r.say("done")
 	return nil
+}
+
+// setEncryption makes the CLI's next commands encrypt with key (see
+// encryptionConfig).
+func setEncryption(key stateKey, fallback *stateKey, migrate bool) error {
+	enc, err := encryptionConfig(key, fallback, migrate)
+	if err != nil {
+		return err
+	}
+	return os.Setenv("TF_ENCRYPTION", enc)
+}
+
+// stateKeyName is the name of the key provider the stored state was
+// written with; the first name when there is no state yet, or it is not
+// encrypted.
+func (r *Runner) stateKeyName(ctx context.Context, backendJSON []byte) (string, error) {
+	var b struct {
+		Terraform struct {
+			Backend struct {
+				Kubernetes struct {
+					SecretSuffix string `json:"secret_suffix"`
+					Namespace    string `json:"namespace"`
+				} `json:"kubernetes"`
+			} `json:"backend"`
+		} `json:"terraform"`
+	}
+	if err := json.Unmarshal(backendJSON, &b); err != nil {
+		return "", fmt.Errorf("backend.tf.json: %v", err)
+	}
+	k := b.Terraform.Backend.Kubernetes
+	if k.SecretSuffix == "" || k.Namespace == "" {
+		return "", errors.New("backend.tf.json names no kubernetes backend (secret_suffix and namespace)")
+	}
+	name := "tfstate-default-" + k.SecretSuffix
+	s, err := r.Kube.CoreV1().Secrets(k.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return keyNameFirst, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the state %s/%s: %s", k.Namespace, name, apiMessage(err))
+	}
+	n, err := keyNameInState(s.Data["tfstate"])
+	if err != nil {
+		return "", fmt.Errorf("the state %s/%s: %v", k.Namespace, name, err)
+	}
+	if n == "" {
+		n = keyNameFirst
+	}
+	return n, nil
 }
 
 // tokenSecrets reads the token_secrets output of the state. Before the first

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -282,11 +284,12 @@ func TestRemoveStopsWhenTheSecretChangedMeanwhile(t *testing.T) {
 func TestRecordRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	kube := fake.NewClientset()
-	if ts, err := readRecord(ctx, kube, testCfg); err != nil || len(ts) != 0 {
-		t.Fatalf("no record yet: %v, %v", ts, err)
+	if rec, err := readRecord(ctx, kube, testCfg); err != nil || len(rec.Secrets) != 0 || len(rec.Consents) != 0 {
+		t.Fatalf("no record yet: %v, %v", rec, err)
 	}
 	in := []Target{{Namespace: "b", Name: "s", Keys: []string{"k2"}}, {Namespace: "a", Name: "s", Keys: []string{"k"}}, {Namespace: "b", Name: "s", Keys: []string{"k1", "k2"}}}
-	if err := writeRecord(ctx, kube, testCfg, in); err != nil {
+	used := []usedConsent{{Address: `tempo_tenant.this["b"]`, Consent: "", At: "2026-12-01T00:00:00Z"}}
+	if err := writeRecord(ctx, kube, testCfg, record{Secrets: in, Consents: used}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := readRecord(ctx, kube, testCfg)
@@ -294,8 +297,17 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Target{{Namespace: "a", Name: "s", Keys: []string{"k"}}, {Namespace: "b", Name: "s", Keys: []string{"k1", "k2"}}}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("record = %v, want %v", got, want)
+	if fmt.Sprint(got.Secrets) != fmt.Sprint(want) || fmt.Sprint(got.Consents) != fmt.Sprint(used) {
+		t.Errorf("record = %v, want %v and %v", got, want, used)
+	}
+	// A later write of the Secrets alone keeps the consents: both keys are
+	// written every time, so server-side apply never drops one.
+	got.Secrets = nil
+	if err := writeRecord(ctx, kube, testCfg, got); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := readRecord(ctx, kube, testCfg); len(again.Consents) != 1 || len(again.Secrets) != 0 {
+		t.Errorf("after rewriting: %v", again)
 	}
 	cm, _ := kube.CoreV1().ConfigMaps("tempo-state").Get(ctx, "tenancy-record", metav1.GetOptions{})
 	cm.Data[recordKey] = "{not a list"
@@ -382,14 +394,26 @@ func TestDestructiveChanges(t *testing.T) {
 		rc(`tempo_token.this["allowed"]`, "tempo_token", "", tfjson.ActionDelete),
 		rc(`terraform_data.rotation["x"]`, "terraform_data", "", tfjson.ActionDelete),
 	}}
-	got := destructiveChanges(plan, []string{`tempo_token.this["allowed"]`})
-	want := []string{
-		`  tempo_tenant.this["b"] (deactivate)`,
-		`  tempo_tenant.this["c"] (replace)`,
-		`  tempo_token.this["gone"] (revoke)`,
+	cfg := Config{AllowedRemovals: []string{`tempo_token.this["allowed"]`, `tempo_tenant.this["b"]`}, ConsentID: "second"}
+	rec := record{Consents: []usedConsent{
+		{Address: `tempo_tenant.this["b"]`, Consent: "second", At: "2026-12-01T00:00:00Z"},
+		{Address: `tempo_token.this["allowed"]`, Consent: "first", At: "2026-11-01T00:00:00Z"},
+	}}
+	notAllowed, usedBefore, consented := consentCheck(removalsIn(plan), cfg, rec)
+	if want := []string{`  tempo_tenant.this["c"] (replace)`, `  tempo_token.this["gone"] (revoke)`}; !slices.Equal(notAllowed, want) {
+		t.Errorf("not allowed: %q, want %q", notAllowed, want)
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
+	if want := []string{`  tempo_tenant.this["b"] (deactivate): consent "second" used at 2026-12-01T00:00:00Z`}; !slices.Equal(usedBefore, want) {
+		t.Errorf("used before: %q, want %q", usedBefore, want)
+	}
+	if len(consented) != 1 || consented[0].Address != `tempo_token.this["allowed"]` {
+		t.Errorf("consented: %v", consented)
+	}
+	// allowDestroy allows all, once per consent too.
+	cfg = Config{AllowDestroy: true, ConsentID: "second"}
+	notAllowed, usedBefore, consented = consentCheck(removalsIn(plan), cfg, rec)
+	if len(notAllowed) != 0 || len(usedBefore) != 1 || len(consented) != 3 {
+		t.Errorf("allowDestroy: %q, %q, %v", notAllowed, usedBefore, consented)
 	}
 }
 
@@ -402,23 +426,72 @@ func TestEncryptionConfig(t *testing.T) {
 		}
 		return p
 	}
-	if _, err := encryptionConfig(write("short\n"), false); err == nil || !strings.Contains(err.Error(), "shorter than 16") {
+	if _, err := readPassphrase(write("short\n"), "state.encryption.keySecret"); err == nil || !strings.Contains(err.Error(), "shorter than 16") {
 		t.Errorf("short key: %v", err)
 	}
-	if _, err := encryptionConfig(dir+"/none", false); err == nil || !strings.Contains(err.Error(), "keySecret") {
+	if _, err := readPassphrase(dir+"/none", "state.encryption.keySecret"); err == nil || !strings.Contains(err.Error(), "keySecret") {
 		t.Errorf("missing key: %v", err)
 	}
-	cfg, err := encryptionConfig(write("a\"b\\c${x}%{y}<&>0123456789\r\n"), false)
+	pass, err := readPassphrase(write("a\"b\\c${x}%{y}<&>0123456789\r\n"), "state.encryption.keySecret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := encryptionConfig(stateKey{name: "state", passphrase: pass}, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(cfg, `passphrase = "a\"b\\c$${x}%%{y}<&>0123456789"`) || !strings.Contains(cfg, "enforced = true") ||
-		strings.Contains(cfg, "unencrypted") {
+		strings.Contains(cfg, "unencrypted") || strings.Contains(cfg, "fallback") {
 		t.Errorf("config:\n%s", cfg)
 	}
-	cfg, _ = encryptionConfig(write("0123456789abcdef"), true)
+	cfg, _ = encryptionConfig(stateKey{name: "state", passphrase: "0123456789abcdef"}, nil, true)
 	if !strings.Contains(cfg, "method.unencrypted.migrate") || !strings.Contains(cfg, "enforced = false") {
 		t.Errorf("migrating config:\n%s", cfg)
+	}
+	// A rotation: written under the other name with the new passphrase,
+	// read with the old one under the name the state has.
+	cfg, _ = encryptionConfig(stateKey{name: otherKeyName("state"), passphrase: "new-passphrase-0123"}, &stateKey{name: "state", passphrase: "old-passphrase-0123"}, false)
+	for _, want := range []string{
+		"key_provider \"pbkdf2\" \"next\" {\n  passphrase = \"new-passphrase-0123\"",
+		"key_provider \"pbkdf2\" \"state\" {\n  passphrase = \"old-passphrase-0123\"",
+		"state {\n  method   = method.aes_gcm.next\n  enforced = true\n  fallback {\n    method = method.aes_gcm.state\n  }",
+		"plan {\n  method   = method.aes_gcm.next",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("rotating config lacks %q:\n%s", want, cfg)
+		}
+	}
+	if otherKeyName("next") != "state" {
+		t.Error("names must alternate")
+	}
+	if _, err := encryptionConfig(stateKey{name: "state", passphrase: "x"}, &stateKey{name: "next", passphrase: "y"}, true); err == nil {
+		t.Error("migrating and rotating at once must be refused")
+	}
+}
+
+func TestKeyNameInState(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		_, _ = w.Write([]byte(s))
+		_ = w.Close()
+		return b.Bytes()
+	}
+	for _, tc := range []struct {
+		stored []byte
+		want   string
+	}{
+		{nil, ""},
+		{gz(`{"version":4,"resources":[]}`), ""},
+		{gz(`{"meta":{"key_provider.pbkdf2.next":"e30="},"encrypted_data":"x","encryption_version":"v0"}`), "next"},
+	} {
+		got, err := keyNameInState(tc.stored)
+		if err != nil || got != tc.want {
+			t.Errorf("keyNameInState = %q, %v; want %q", got, err, tc.want)
+		}
+	}
+	if _, err := keyNameInState([]byte("not gzip")); err == nil {
+		t.Error("a state that is not gzip must be an error")
 	}
 }
 

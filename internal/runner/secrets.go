@@ -19,6 +19,7 @@ const (
 	labelReleaseNS     = "tempo-tenancy/release-namespace"
 	annotationCreator  = "tempo-tenancy/created-by"
 	recordKey          = "token-secrets.json"
+	consentsKey        = "consents.json"
 	tokenSecretsOutput = "token_secrets"
 )
 

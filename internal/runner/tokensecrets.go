@@ -190,11 +190,11 @@ func (p secretsPhase) writeRotated(ctx context.Context, t Target, key, secret st
 	// The run checked every token Secret before planning; one made by
 	// someone else since then is still not this release's to write.
 	if !p.cfg.AdoptSecrets {
-		known, err := readRecord(ctx, p.kube, p.cfg)
+		rec, err := readRecord(ctx, p.kube, p.cfg)
 		if err != nil {
 			return false, err
 		}
-		if !newOwnership(p.cfg, known).owns(s) {
+		if !newOwnership(p.cfg, rec.Secrets).owns(s) {
 			return false, fmt.Errorf("secret %s exists and was not written by this release; nothing was written into it. Choose another secret name, or set runner.adoptExistingSecrets: true to take it over", t.id())
 		}
 	}

@@ -6,6 +6,7 @@ with (dict "root" $ "mode" ... "hook" ...).
 {{- define "tempo-tenancy.runnerJob" -}}
 {{- $mode := .mode -}}
 {{- $hook := .hook -}}
+{{- $argocdHook := .argocdHook -}}
 {{- $root := .root -}}
 {{- $deletePolicy := .deletePolicy -}}
 {{- $name := .name | default .mode -}}
@@ -23,6 +24,12 @@ metadata:
     helm.sh/hook: {{ $hook }}
     helm.sh/hook-weight: {{ .Values.runner.hookWeight | quote }}
     helm.sh/hook-delete-policy: {{ $deletePolicy }}
+    # Argo CD renders the chart with helm template and runs its own hooks:
+    # the apply Job after each sync, the destroy Job before the
+    # Application is deleted; it has no rollback hook (an Argo CD rollback
+    # is a sync to an older revision, whose apply Job runs).
+    argocd.argoproj.io/hook: {{ $argocdHook }}
+    argocd.argoproj.io/hook-delete-policy: BeforeHookCreation
 spec:
   backoffLimit: {{ .Values.runner.backoffLimit }}
   activeDeadlineSeconds: {{ .Values.runner.activeDeadlineSeconds }}
@@ -137,6 +144,8 @@ spec:
               value: {{ and (not $strict) (.Values.runner.allowDestroy | default false) | quote }}
             - name: TENANCY_ALLOWED_REMOVALS
               value: {{ ternary "[]" (include "tempo-tenancy.allowedRemovals" .) $strict | quote }}
+            - name: TENANCY_CONSENT_ID
+              value: {{ .Values.runner.consentId | default "" | quote }}
             - name: TENANCY_ADOPT_SECRETS
               value: {{ .Values.runner.adoptExistingSecrets | default false | quote }}
             - name: TENANCY_ROTATION_OVERLAP
