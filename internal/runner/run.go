@@ -127,8 +127,6 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	if err != nil {
 		return err
 	}
-	loud.SetStdout(r.Out)
-	loud.SetStderr(r.Err)
 	quiet, err := tfexec.NewTerraform(module, tfPath)
 	if err != nil {
 		return err
@@ -180,38 +178,56 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		return fmt.Errorf("%v while waiting for the admin API", err)
 	}
 
-	r.say("%s init", tfName)
-	if err := cli("init", loud.Init(ctx)); err != nil {
-		return err
+	// The CLI's version, asked once and quietly: terraform-exec asks it
+	// before the commands whose options depend on it.
+	if _, _, err := quiet.Version(ctx, true); err != nil {
+		return cli("version", err)
 	}
-	if c.StateKeyFile != "" && c.StateMigrate {
-		r.say("%s apply -refresh-only: writing the state encrypted", tfName)
-		if err := cli("the encrypting refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
-			return err
-		}
+	if _, _, err := loud.Version(ctx, true); err != nil {
+		return cli("version", err)
 	}
+	loud.SetStdout(r.Out)
+	loud.SetStderr(r.Err)
 
-	// A rotation of the state key: a state still written with the previous
-	// passphrase is read with it once and written with the current one.
+	// A rotation of the state key: when the current passphrase does not
+	// read the state (init loads it), the state is read once with the
+	// previous passphrase and written with the current one, under the
+	// other key provider name.
+	rotating := false
 	if previousPassphrase != "" {
-		if _, err := quiet.Output(ctx); err == nil {
+		if err := quiet.Init(ctx); err == nil {
 			r.say("the state is written with state.encryption.keySecret; state.encryption.previousKeySecret may be removed")
 		} else {
 			if ctx.Err() != nil {
 				return interrupted(ctx)
 			}
+			rotating = true
 			next := stateKey{name: otherKeyName(key.name), passphrase: key.passphrase}
 			if err := setEncryption(next, &stateKey{name: key.name, passphrase: previousPassphrase}, false); err != nil {
 				return err
 			}
-			r.say("%s apply -refresh-only: writing the state with the new state key", tfName)
-			if err := cli("the re-keying refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
-				return err
-			}
-			if err := setEncryption(next, nil, false); err != nil {
-				return err
-			}
-			r.say("the state is now written with state.encryption.keySecret; remove state.encryption.previousKeySecret")
+			key = next
+		}
+	}
+
+	r.say("%s init", tfName)
+	if err := cli("init", loud.Init(ctx)); err != nil {
+		return err
+	}
+	if rotating {
+		r.say("%s apply -refresh-only: writing the state with the new state key", tfName)
+		if err := cli("the re-keying refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+			return err
+		}
+		if err := setEncryption(key, nil, false); err != nil {
+			return err
+		}
+		r.say("the state is now written with state.encryption.keySecret; remove state.encryption.previousKeySecret")
+	}
+	if c.StateKeyFile != "" && c.StateMigrate {
+		r.say("%s apply -refresh-only: writing the state encrypted", tfName)
+		if err := cli("the encrypting refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+			return err
 		}
 	}
 

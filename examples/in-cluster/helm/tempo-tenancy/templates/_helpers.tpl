@@ -47,6 +47,9 @@ Refuses token Secrets that would overwrite what the run itself depends on
 {{- with .Values.state.encryption.keySecret.name -}}
 {{- $_ := set $reserved (printf "%s/%s" $.Release.Namespace .) "state.encryption.keySecret (the state's key)" -}}
 {{- end -}}
+{{- with (.Values.state.encryption.previousKeySecret | default dict).name -}}
+{{- $_ := set $reserved (printf "%s/%s" $.Release.Namespace .) "state.encryption.previousKeySecret (the state's previous key)" -}}
+{{- end -}}
 {{- $keys := dict -}}
 {{- range .Values.tokens -}}
 {{- $who := .name | default .namePrefix -}}

@@ -13,6 +13,7 @@ with (dict "root" $ "mode" ... "hook" ...).
 {{- $strict := .strict | default false -}}
 {{- with .root -}}
 {{- $fullname := include "tempo-tenancy.fullname" . -}}
+{{- $previousKey := .Values.state.encryption.previousKeySecret | default dict -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -139,6 +140,10 @@ spec:
               value: /var/run/secrets/tempo/state-key/passphrase
             - name: TENANCY_STATE_MIGRATE
               value: {{ .Values.state.encryption.migrateFromUnencrypted | default false | quote }}
+            {{- if $previousKey.name }}
+            - name: TENANCY_STATE_PREVIOUS_KEY_FILE
+              value: /var/run/secrets/tempo/state-previous-key/passphrase
+            {{- end }}
             {{- end }}
             - name: TENANCY_ALLOW_DESTROY
               value: {{ and (not $strict) (.Values.runner.allowDestroy | default false) | quote }}
@@ -198,6 +203,11 @@ spec:
             - name: state-key
               mountPath: /var/run/secrets/tempo/state-key
               readOnly: true
+            {{- if $previousKey.name }}
+            - name: state-previous-key
+              mountPath: /var/run/secrets/tempo/state-previous-key
+              readOnly: true
+            {{- end }}
             {{- end }}
       volumes:
         - name: config
@@ -236,6 +246,15 @@ spec:
             items:
               - key: {{ .Values.state.encryption.keySecret.key }}
                 path: passphrase
+        {{- if $previousKey.name }}
+        - name: state-previous-key
+          secret:
+            secretName: {{ $previousKey.name }}
+            defaultMode: 0o440
+            items:
+              - key: {{ $previousKey.key | default "passphrase" }}
+                path: passphrase
+        {{- end }}
         {{- end }}
 {{- end -}}
 {{- end -}}
