@@ -1,0 +1,188 @@
+package atlantis_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/dirhash"
+)
+
+// planStepsBeforeAndAfterInit are the plan stage's run steps between the
+// commit check (TestPlanRunsTheCheckedCommit) and init, and those after init
+// before the plan itself.
+func planStepsAroundInit(t *testing.T) (before, after []string) {
+	t.Helper()
+	repo, global := loadConfigs(t)
+	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenInit, first := false, true
+	for _, s := range stages(w)["plan"] {
+		switch {
+		case s.Name == "init":
+			seenInit = true
+		case s.Run != nil && tofuCommand(s) == "plan":
+			return before, after
+		case s.Run != nil && first:
+			first = false // the commit check: needs the merge checkout
+		case s.Run != nil && seenInit:
+			after = append(after, s.Run.Command)
+		case s.Run != nil:
+			before = append(before, s.Run.Command)
+		}
+	}
+	t.Fatal("the plan stage runs no plan")
+	return nil, nil
+}
+
+// runSteps runs commands as Atlantis runs run steps: sh -c in the project's
+// directory. It returns the first failure.
+func runSteps(t *testing.T, dir string, cmds []string) error {
+	t.Helper()
+	for _, c := range cmds {
+		cmd := exec.Command("sh", "-c", c)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("step %q: %v\n%s", c, err, out)
+			return err
+		}
+	}
+	return nil
+}
+
+func repoTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "bin", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is not built: run make tools (%v)", p, err)
+	}
+	return p
+}
+
+// fakeProvider writes a provider "binary" that leaves marker behind when
+// started, and returns its package directory's hash as a lock file holds
+// it.
+func fakeProvider(t *testing.T, pkgDir, marker string) string {
+	t.Helper()
+	if err := os.MkdirAll(pkgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho started > '" + marker + "'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(pkgDir, "terraform-provider-tempo_v0.1.0"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := dirhash.HashDir(pkgDir, "", dirhash.Hash1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// A pull request can commit .terraform/providers/... and the binary's hash
+// in .terraform.lock.hcl: OpenTofu then takes the provider as installed and
+// starts it at plan time, in the pod where the credentials are mounted. The
+// workflow must use the image's mirror whatever the pull request holds.
+func TestPlanStartsOnlyTheImagesProvider(t *testing.T) {
+	tofuBin := repoTool(t, "tofu")
+	before, after := planStepsAroundInit(t)
+	const platform = "linux_amd64"
+	pkg := filepath.Join("registry.opentofu.org", "tempo-tenancy", "tempo", "0.1.0", platform)
+
+	// The image's mirror, as tofu.rc names it, here in a directory of the
+	// test's.
+	mirror := t.TempDir()
+	mirrorMarker := filepath.Join(t.TempDir(), "mirror-provider-started")
+	fakeProvider(t, filepath.Join(mirror, pkg), mirrorMarker)
+	rc, err := os.ReadFile(filepath.Join("image", "tofu.rc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliConfig := filepath.Join(t.TempDir(), "tofu.rc")
+	if err := os.WriteFile(cliConfig, []byte(strings.ReplaceAll(string(rc), "/usr/local/share/tofu/providers", mirror)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The pull request's checkout.
+	project := t.TempDir()
+	prMarker := filepath.Join(t.TempDir(), "pull-request-provider-started")
+	hash := fakeProvider(t, filepath.Join(project, ".terraform", "providers", pkg), prMarker)
+	files := map[string]string{
+		"main.tf": `terraform {
+  required_providers {
+    tempo = { source = "tempo-tenancy/tempo", version = "0.1.0" }
+  }
+}
+provider "tempo" {}
+`,
+		".terraform.lock.hcl": `provider "registry.opentofu.org/tempo-tenancy/tempo" {
+  version     = "0.1.0"
+  constraints = "0.1.0"
+  hashes = [
+    "` + hash + `",
+  ]
+}
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(project, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := runSteps(t, project, before); err != nil {
+		t.Fatalf("the plan stage's steps before init failed: %v", err)
+	}
+	tofu := func(args ...string) error {
+		cmd := exec.Command(tofuBin, args...)
+		cmd.Dir = project
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("tofu %s: %v\n%s", args[0], err, out)
+		return err
+	}
+	// Atlantis' init step, then what the stage runs before its plan.
+	if tofu("init", "-input=false") == nil && runSteps(t, project, after) == nil {
+		_ = tofu("plan", "-input=false", "-no-color")
+	}
+	if _, err := os.Stat(prMarker); err == nil {
+		t.Fatal("the plan started the provider binary the pull request committed")
+	}
+}
+
+// A module from outside the repository (a registry or a git URL) can change
+// after the pull request was reviewed; the plan stage refuses it after init
+// has fetched it and before anything of it is planned.
+func TestPlanRefusesRemoteModules(t *testing.T) {
+	_, after := planStepsAroundInit(t)
+	for _, tc := range []struct {
+		name, modules string
+		refused       bool
+	}{
+		{"no modules", "", false},
+		{"local modules", `{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"a","Source":"./modules/a","Dir":"modules/a"},{"Key":"a.b","Source":"../b","Dir":"modules/b"}]}`, false},
+		{"registry module", `{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"x","Source":"registry.opentofu.org/acme/x/tempo","Version":"1.0.0","Dir":".terraform/modules/x"}]}`, true},
+		{"git module", `{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"x","Source":"git::https://example.com/x.git?ref=v1","Dir":".terraform/modules/x"}]}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.modules != "" {
+				if err := os.MkdirAll(filepath.Join(dir, ".terraform", "modules"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, ".terraform", "modules", "modules.json"), []byte(tc.modules), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := runSteps(t, dir, after); (err != nil) != tc.refused {
+				t.Errorf("refused = %v, want %v", err != nil, tc.refused)
+			}
+		})
+	}
+}
