@@ -616,12 +616,22 @@ var shellVar = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
 // terraform_version v1.12.6.
 const tofu = `"$ATLANTIS_TERRAFORM_DISTRIBUTION$ATLANTIS_TERRAFORM_VERSION"`
 
+// stateEncryptionFile is the mounted state encryption configuration, and
+// stateEncryption how a run step hands it to tofu.
+const (
+	stateEncryptionFile = "/var/run/secrets/tempo-tenancy/state-encryption/config"
+	stateEncryption     = `TF_ENCRYPTION="$(cat ` + stateEncryptionFile + `)"`
+)
+
 // tofuCommand is the OpenTofu subcommand a run step runs ("plan"), or "".
 func tofuCommand(s Step) string {
 	if s.Name != "run" || s.Run == nil {
 		return ""
 	}
-	rest, ok := strings.CutPrefix(strings.TrimSpace(s.Run.Command), tofu)
+	cmd := strings.TrimSpace(s.Run.Command)
+	// The state's encryption, from the mounted file, in tofu's environment.
+	cmd = strings.TrimSpace(strings.TrimPrefix(cmd, stateEncryption))
+	rest, ok := strings.CutPrefix(cmd, tofu)
 	if !ok {
 		return ""
 	}

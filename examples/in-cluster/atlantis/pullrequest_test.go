@@ -23,12 +23,14 @@ func planStepsAroundInit(t *testing.T) (before, after []string) {
 	seenInit, first := false, true
 	for _, s := range stages(w)["plan"] {
 		switch {
-		case s.Name == "init":
+		case s.Name == "init", tofuCommand(s) == "init":
 			seenInit = true
 		case s.Run != nil && tofuCommand(s) == "plan":
 			return before, after
 		case s.Run != nil && first:
 			first = false // the commit check: needs the merge checkout
+		case s.Run != nil && strings.HasPrefix(strings.TrimSpace(s.Run.Command), "test -s "+stateEncryptionFile):
+			// The encryption check: needs the pod's mount (TestStateIsEncrypted).
 		case s.Run != nil && seenInit:
 			after = append(after, s.Run.Command)
 		case s.Run != nil:
@@ -185,4 +187,60 @@ func TestPlanRefusesRemoteModules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The state holds the teams' token secrets: every tofu command of the plan
+// and apply stages gets the encryption configuration from the mounted
+// file, a stage stops before its first tofu command when the file is
+// missing, and the configuration itself refuses a state in clear.
+func TestStateIsEncrypted(t *testing.T) {
+	repo, global := loadConfigs(t)
+	_, w, err := effectiveWorkflow(global, repo, repo.Projects[0], tenancyRepoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := "test -s " + stateEncryptionFile
+	for _, stage := range []string{"plan", "apply"} {
+		checked, tofuRuns := false, 0
+		for _, s := range stages(w)[stage] {
+			switch {
+			case s.Name == "init":
+				t.Errorf("%s stage: the built-in init loads the state without its encryption", stage)
+			case s.Run == nil:
+			case strings.HasPrefix(strings.TrimSpace(s.Run.Command), check):
+				checked = true
+				// On a host without the mount it stops the stage.
+				if err := exec.Command("sh", "-c", s.Run.Command).Run(); err == nil && !fileExists(stateEncryptionFile) {
+					t.Errorf("%s stage: the check passes without the file", stage)
+				}
+			case tofuCommand(s) != "":
+				tofuRuns++
+				if !checked {
+					t.Errorf("%s stage: tofu %s runs before the encryption file is checked", stage, tofuCommand(s))
+				}
+				if !strings.HasPrefix(strings.TrimSpace(s.Run.Command), stateEncryption) {
+					t.Errorf("%s stage: tofu %s runs without the state encryption", stage, tofuCommand(s))
+				}
+			case strings.Contains(s.Run.Command, "ATLANTIS_TERRAFORM"):
+				t.Errorf("%s stage: %q runs tofu in a form the checks do not know", stage, s.Run.Command)
+			}
+		}
+		if tofuRuns == 0 {
+			t.Errorf("%s stage runs no tofu", stage)
+		}
+	}
+	versions, err := os.ReadFile(filepath.Join("tenancy", "versions.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`namespace         = "tenancy-state"`, "encryption {", "enforced = true"} {
+		if !strings.Contains(string(versions), want) {
+			t.Errorf("tenancy/versions.tf lacks %q", want)
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

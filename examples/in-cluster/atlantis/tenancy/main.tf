@@ -74,6 +74,12 @@ resource "tempo_token" "collector" {
   name_prefix   = "${each.key}-collector"
   display_name  = "OpenTelemetry collector of ${local.teams[each.key]}"
   access_policy = each.value.name
+
+  lifecycle {
+    # A replacement (a new name_prefix, a changed policy) creates the new
+    # token before the old one is revoked, so its consumer can switch.
+    create_before_destroy = true
+  }
 }
 
 resource "tempo_token" "grafana" {
@@ -81,6 +87,10 @@ resource "tempo_token" "grafana" {
   name_prefix   = "${each.key}-grafana"
   display_name  = "Grafana data source of ${local.teams[each.key]}"
   access_policy = each.value.name
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Atlantis' read-only credential: plans. admin:read lets a token make GET
