@@ -27,6 +27,7 @@ import (
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/adminapi"
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/emulator"
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/kubetest"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/testio"
 )
 
 const (
@@ -239,28 +240,10 @@ func (e *runnerEnv) runJob(t *testing.T, job object) (string, error) {
 // jobTimeout bounds one run of the Job; the scale measurement raises it.
 var jobTimeout = 5 * time.Minute
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startJob starts what runJob runs and returns at once; the process is the
 // entrypoint itself (unshare, sh and setpriv exec into it), so a signal to
 // it is a signal to the container's main process.
-func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *syncBuffer) {
+func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *testio.SyncBuffer) {
 	t.Helper()
 	pod := get(job, "spec", "template", "spec")
 	ctr := get(pod, "containers", 0)
@@ -367,7 +350,7 @@ func (e *runnerEnv) startJob(t *testing.T, job object) (*exec.Cmd, *syncBuffer) 
 	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", script.String())
-	out := &syncBuffer{}
+	out := &testio.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

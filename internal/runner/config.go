@@ -128,7 +128,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("TENANCY_ALLOWED_REMOVALS"); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.AllowedRemovals); err != nil {
-			return c, fmt.Errorf("TENANCY_ALLOWED_REMOVALS must be a JSON list of resource addresses: %v", err)
+			return c, fmt.Errorf("TENANCY_ALLOWED_REMOVALS must be a JSON list of resource addresses: %w", err)
 		}
 	}
 	return c, nil

@@ -41,7 +41,7 @@ func otherKeyName(name string) string {
 func readPassphrase(keyFile, value string) (string, error) {
 	raw, err := os.ReadFile(keyFile)
 	if err != nil {
-		return "", fmt.Errorf("the state key %s is not readable: is %s mounted? (%v)", keyFile, value, err)
+		return "", fmt.Errorf("the state key %s is not readable: is %s mounted? (%w)", keyFile, value, err)
 	}
 	passphrase := strings.NewReplacer("\r", "", "\n", "").Replace(string(raw))
 	if utf8.RuneCountInString(passphrase) < minPassphrase {
@@ -97,17 +97,17 @@ func keyNameInState(stored []byte) (string, error) {
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(stored))
 	if err != nil {
-		return "", fmt.Errorf("the state is not what the kubernetes backend writes (gzip): %v", err)
+		return "", fmt.Errorf("the state is not what the kubernetes backend writes (gzip): %w", err)
 	}
 	plain, err := io.ReadAll(io.LimitReader(zr, 64<<20))
 	if err != nil {
-		return "", fmt.Errorf("reading the state: %v", err)
+		return "", fmt.Errorf("reading the state: %w", err)
 	}
 	var st struct {
 		Meta map[string]json.RawMessage `json:"meta"`
 	}
 	if err := json.Unmarshal(plain, &st); err != nil {
-		return "", fmt.Errorf("the state is not JSON: %v", err)
+		return "", fmt.Errorf("the state is not JSON: %w", err)
 	}
 	for k := range st.Meta {
 		if name, ok := strings.CutPrefix(k, "key_provider.pbkdf2."); ok {

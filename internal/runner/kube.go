@@ -137,12 +137,12 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (recor
 	}
 	if raw := cm.Data[recordKey]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &rec.Secrets); err != nil {
-			return rec, fmt.Errorf("the record %s/%s is not a list of Secrets (%v): restore it, or delete it if no token Secret is left to remove", c.StateNamespace, c.Record, err)
+			return rec, fmt.Errorf("the record %s/%s is not a list of Secrets (%w): restore it, or delete it if no token Secret is left to remove", c.StateNamespace, c.Record, err)
 		}
 	}
 	if raw := cm.Data[consentsKey]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &rec.Consents); err != nil {
-			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%v): restore it", c.StateNamespace, c.Record, consentsKey, err)
+			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, consentsKey, err)
 		}
 	}
 	rec.Secrets = mergeTargets(rec.Secrets)

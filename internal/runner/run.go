@@ -47,7 +47,7 @@ func (r *Runner) say(format string, args ...any) {
 
 // interrupted explains a run stopped by a signal while the CLI ran.
 func interrupted(ctx context.Context) error {
-	return fmt.Errorf("%v; OpenTofu was interrupted and released the state lock (if it still shows as held, see force-unlock in the Helm hook guide)", context.Cause(ctx))
+	return fmt.Errorf("%w; OpenTofu was interrupted and released the state lock (if it still shows as held, see force-unlock in the Helm hook guide)", context.Cause(ctx))
 }
 
 // Run is one run of the apply, plan or destroy mode.
@@ -100,7 +100,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(module, f), b, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(module, f), b, 0o600); err != nil { //nolint:gosec // f is one of the three fixed names above
 			return err
 		}
 		switch f {
@@ -118,7 +118,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 
 	tfPath, err := exec.LookPath(c.TF)
 	if err != nil {
-		return fmt.Errorf("the CLI %q is not found: %v", c.TF, err)
+		return fmt.Errorf("the CLI %q is not found: %w", c.TF, err)
 	}
 	tfName := filepath.Base(tfPath)
 	// loud shows what the CLI prints; quiet is for the commands whose
@@ -149,7 +149,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		if errors.As(err, &exit) {
 			return fmt.Errorf("%s failed (exit %d)", what, exit.ExitCode())
 		}
-		return fmt.Errorf("%s failed: %v", what, err)
+		return fmt.Errorf("%s failed: %w", what, err)
 	}
 
 	// The state's key: the name its key provider has in the stored state
@@ -175,7 +175,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 
 	r.waitForAdminAPI(ctx)
 	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
-		return fmt.Errorf("%v while waiting for the admin API", err)
+		return fmt.Errorf("%w while waiting for the admin API", err)
 	}
 
 	// The CLI's version, asked once and quietly: terraform-exec asks it
@@ -371,7 +371,7 @@ func (r *Runner) stateKeyName(ctx context.Context, backendJSON []byte) (string, 
 		} `json:"terraform"`
 	}
 	if err := json.Unmarshal(backendJSON, &b); err != nil {
-		return "", fmt.Errorf("backend.tf.json: %v", err)
+		return "", fmt.Errorf("backend.tf.json: %w", err)
 	}
 	k := b.Terraform.Backend.Kubernetes
 	if k.SecretSuffix == "" || k.Namespace == "" {
@@ -387,7 +387,7 @@ func (r *Runner) stateKeyName(ctx context.Context, backendJSON []byte) (string, 
 	}
 	n, err := keyNameInState(s.Data["tfstate"])
 	if err != nil {
-		return "", fmt.Errorf("the state %s/%s: %v", k.Namespace, name, err)
+		return "", fmt.Errorf("the state %s/%s: %w", k.Namespace, name, err)
 	}
 	if n == "" {
 		n = keyNameFirst
@@ -404,7 +404,7 @@ func (r *Runner) tokenSecrets(ctx context.Context, tf *tfexec.Terraform) (map[st
 		if ctx.Err() != nil {
 			return nil, interrupted(ctx)
 		}
-		return nil, fmt.Errorf("cannot read the outputs of the state: %v", err)
+		return nil, fmt.Errorf("cannot read the outputs of the state: %w", err)
 	}
 	return parseTokenSecrets(outs[tokenSecretsOutput].Value)
 }

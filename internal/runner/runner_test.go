@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/testio"
 )
 
 var testCfg = Config{
@@ -354,7 +356,7 @@ func TestWriteRotated(t *testing.T) {
 
 func TestWriteSecretWaitsTheOverlapOnlyAfterAWrite(t *testing.T) {
 	kube := fake.NewClientset(secretObj("team-a", "live", map[string]string{"token": "old"}, ours(), created("tempo/tenancy")))
-	out := &syncBuffer{}
+	out := &testio.SyncBuffer{}
 	cfg := testCfg
 	cfg.RotationOverlap = time.Hour
 	r := &Runner{Cfg: cfg, Kube: kube, Out: out, Now: time.Now}

@@ -74,7 +74,7 @@ func parseTokenSecrets(raw json.RawMessage) (map[string]TokenSecret, error) {
 		return out, nil
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("the %s output is not what the module writes: %v", tokenSecretsOutput, err)
+		return nil, fmt.Errorf("the %s output is not what the module writes: %w", tokenSecretsOutput, err)
 	}
 	return out, nil
 }

@@ -224,7 +224,7 @@ func secretsNamed(tfvars []byte) ([]Target, error) {
 		} `json:"tokens"`
 	}
 	if err := json.Unmarshal(tfvars, &vars); err != nil {
-		return nil, fmt.Errorf("terraform.tfvars.json: %v", err)
+		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
 	}
 	var ts []Target
 	for _, t := range vars.Tokens {

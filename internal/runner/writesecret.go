@@ -34,6 +34,6 @@ func (r *Runner) WriteSecret(ctx context.Context, getenv func(string) string, to
 	case <-time.After(r.Cfg.RotationOverlap):
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%v during the rotation overlap of secret %s", context.Cause(ctx), t.id())
+		return fmt.Errorf("%w during the rotation overlap of secret %s", context.Cause(ctx), t.id())
 	}
 }

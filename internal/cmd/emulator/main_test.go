@@ -25,12 +25,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tempo-tenancy/terraform-provider-tempo/internal/emulator"
+	"github.com/tempo-tenancy/terraform-provider-tempo/internal/testio"
 )
 
 // runMainEnv makes the test binary behave as the emulator command, so the
@@ -45,31 +45,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type proc struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	url     string
 	cluster string
 	token   string // only when generated
-	stdout  *syncBuffer
-	stderr  *syncBuffer
+	stdout  *testio.SyncBuffer
+	stderr  *testio.SyncBuffer
 	done    chan error
 	exited  bool
 }
@@ -82,7 +65,7 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, tokenEnv+"=") })
 	cmd.Env = append(cmd.Env, runMainEnv+"=1")
 	cmd.Env = append(cmd.Env, env...)
-	p := &proc{t: t, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{t: t, cmd: cmd, stdout: &testio.SyncBuffer{}, stderr: &testio.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -70,7 +70,7 @@ func run() int {
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return fail(fmt.Errorf("cannot find the runner's own executable: %v", err))
+		return fail(fmt.Errorf("cannot find the runner's own executable: %w", err))
 	}
 	r := &runner.Runner{Cfg: cfg, Kube: kube, Out: os.Stdout, Err: os.Stderr, Self: self, Now: time.Now}
 	if mode == runner.ModeWriteSecret {
