@@ -244,3 +244,30 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// A token replaced in a pull request (a new name_prefix, another policy)
+// is created before the old one is revoked, so its consumer can switch.
+func TestTeamTokensReplaceBeforeRevoke(t *testing.T) {
+	main, err := os.ReadFile(filepath.Join("tenancy", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(main), "\nresource ")
+	tokens := 0
+	for _, b := range blocks[1:] {
+		if !strings.HasPrefix(b, `"tempo_token"`) {
+			continue
+		}
+		tokens++
+		body := b
+		if end := strings.Index(b, "\n}\n"); end >= 0 {
+			body = b[:end]
+		}
+		if !strings.Contains(body, "create_before_destroy = true") {
+			t.Errorf("resource %s has no create_before_destroy", strings.SplitN(b, "{", 2)[0])
+		}
+	}
+	if tokens == 0 {
+		t.Fatal("tenancy/main.tf declares no token")
+	}
+}
