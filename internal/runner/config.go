@@ -56,6 +56,11 @@ type Config struct {
 	// Secrets the release wrote (TENANCY_RECORD, TENANCY_STATE_NAMESPACE).
 	Record         string
 	StateNamespace string
+	// RunLease is the Lease, in StateNamespace, that makes the release's
+	// runs take turns (TENANCY_RUN_LEASE); RunLeaseDuration is how long it
+	// outlives a run that stopped renewing it (TENANCY_RUN_LEASE_SECONDS).
+	RunLease         string
+	RunLeaseDuration time.Duration
 
 	StateKeyFile string // TENANCY_STATE_KEY_FILE
 	StateMigrate bool   // TENANCY_STATE_MIGRATE
@@ -105,6 +110,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		PreviousStateKeyFile: getenv("TENANCY_STATE_PREVIOUS_KEY_FILE"),
 		LockTimeout:          or(getenv("TENANCY_LOCK_TIMEOUT"), "120s"),
 		ConsentID:            getenv("TENANCY_CONSENT_ID"),
+		RunLease:             getenv("TENANCY_RUN_LEASE"),
 		Timings:              getenv("TENANCY_TIMINGS") != "",
 	}
 	if c.ScratchDir == "" {
@@ -125,6 +131,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.RotationOverlap, err = seconds(getenv, "TENANCY_ROTATION_OVERLAP", 90); err != nil {
 		return c, err
+	}
+	if c.RunLeaseDuration, err = seconds(getenv, "TENANCY_RUN_LEASE_SECONDS", 60); err != nil {
+		return c, err
+	}
+	if c.RunLeaseDuration < 3*time.Second {
+		return c, fmt.Errorf("TENANCY_RUN_LEASE_SECONDS must be 3 or more, got %s", c.RunLeaseDuration)
 	}
 	if v := getenv("TENANCY_ALLOWED_REMOVALS"); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.AllowedRemovals); err != nil {

@@ -152,6 +152,35 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		return fmt.Errorf("%s failed: %w", what, err)
 	}
 
+	bk, err := parseBackend(backend)
+	if err != nil {
+		return err
+	}
+	// One run at a time, for the whole run.
+	if c.RunLease != "" && c.StateNamespace != "" {
+		lock, err := newRunLock(r.Kube, c, bk.stateLock(), r.Now, r.say)
+		if err != nil {
+			return err
+		}
+		// Long enough for the Lease of a killed run to expire.
+		wait := max(lockWait(c.LockTimeout), c.RunLeaseDuration+10*time.Second)
+		previous, err := lock.acquire(ctx, wait)
+		if err != nil {
+			return err
+		}
+		defer lock.release(context.WithoutCancel(ctx))
+		held, stop := context.WithCancelCause(ctx)
+		defer stop(nil) // first: no renewal after the release
+		go lock.hold(held, func(err error) { stop(err) })
+		ctx = held
+		if previous != "" {
+			r.say("run lease taken over from %s, which stopped without releasing it", previous)
+			if err := lock.releaseStateLockOf(ctx, previous); err != nil {
+				return err
+			}
+		}
+	}
+
 	// The state's key: the name its key provider has in the stored state
 	// (see stateKey), and the passphrase it is written with from now on.
 	var key stateKey
@@ -165,7 +194,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 				return err
 			}
 		}
-		if key.name, err = r.stateKeyName(ctx, backend); err != nil {
+		if key.name, err = r.stateKeyName(ctx, bk); err != nil {
 			return err
 		}
 		if err := setEncryption(key, nil, c.StateMigrate); err != nil {
@@ -346,6 +375,45 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	return nil
 }
 
+// lockWait is how long a run waits for another to end: the CLI's own lock
+// timeout, which the chart sets from runner.lockTimeout.
+func lockWait(lockTimeout string) time.Duration {
+	d, err := time.ParseDuration(lockTimeout)
+	if err != nil || d < 0 {
+		return 2 * time.Minute
+	}
+	return d
+}
+
+// backendConfig is where the module's kubernetes backend keeps the state.
+type backendConfig struct {
+	SecretSuffix string `json:"secret_suffix"`
+	Namespace    string `json:"namespace"`
+}
+
+func (b backendConfig) stateSecret() string { return "tfstate-default-" + b.SecretSuffix }
+
+// stateLock is the Lease the backend locks the state with.
+func (b backendConfig) stateLock() string { return "lock-" + b.stateSecret() }
+
+func parseBackend(backendJSON []byte) (backendConfig, error) {
+	var b struct {
+		Terraform struct {
+			Backend struct {
+				Kubernetes backendConfig `json:"kubernetes"`
+			} `json:"backend"`
+		} `json:"terraform"`
+	}
+	if err := json.Unmarshal(backendJSON, &b); err != nil {
+		return backendConfig{}, fmt.Errorf("backend.tf.json: %w", err)
+	}
+	k := b.Terraform.Backend.Kubernetes
+	if k.SecretSuffix == "" || k.Namespace == "" {
+		return backendConfig{}, errors.New("backend.tf.json names no kubernetes backend (secret_suffix and namespace)")
+	}
+	return k, nil
+}
+
 // setEncryption makes the CLI's next commands encrypt with key (see
 // encryptionConfig).
 func setEncryption(key stateKey, fallback *stateKey, migrate bool) error {
@@ -359,25 +427,8 @@ func setEncryption(key stateKey, fallback *stateKey, migrate bool) error {
 // stateKeyName is the name of the key provider the stored state was
 // written with; the first name when there is no state yet, or it is not
 // encrypted.
-func (r *Runner) stateKeyName(ctx context.Context, backendJSON []byte) (string, error) {
-	var b struct {
-		Terraform struct {
-			Backend struct {
-				Kubernetes struct {
-					SecretSuffix string `json:"secret_suffix"`
-					Namespace    string `json:"namespace"`
-				} `json:"kubernetes"`
-			} `json:"backend"`
-		} `json:"terraform"`
-	}
-	if err := json.Unmarshal(backendJSON, &b); err != nil {
-		return "", fmt.Errorf("backend.tf.json: %w", err)
-	}
-	k := b.Terraform.Backend.Kubernetes
-	if k.SecretSuffix == "" || k.Namespace == "" {
-		return "", errors.New("backend.tf.json names no kubernetes backend (secret_suffix and namespace)")
-	}
-	name := "tfstate-default-" + k.SecretSuffix
+func (r *Runner) stateKeyName(ctx context.Context, k backendConfig) (string, error) {
+	name := k.stateSecret()
 	s, err := r.Kube.CoreV1().Secrets(k.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return keyNameFirst, nil

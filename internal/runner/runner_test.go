@@ -498,17 +498,19 @@ func TestKeyNameInState(t *testing.T) {
 }
 
 func TestConfigFromEnv(t *testing.T) {
-	env := map[string]string{"TENANCY_WORK_DIR": "/w", "TENANCY_ALLOWED_REMOVALS": `["a","b"]`, "TENANCY_ALLOW_DESTROY": "true", "TENANCY_ROTATION_OVERLAP": "5"}
+	env := map[string]string{"TENANCY_WORK_DIR": "/w", "TENANCY_ALLOWED_REMOVALS": `["a","b"]`, "TENANCY_ALLOW_DESTROY": "true", "TENANCY_ROTATION_OVERLAP": "5",
+		"TENANCY_RUN_LEASE": "rel-run", "TENANCY_CONSENT_ID": "second"}
 	get := func(k string) string { return env[k] }
 	c, err := ConfigFromEnv(get)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.TF != "tofu" || c.ScratchDir != "/w" || !c.AllowDestroy || !slices.Equal(c.AllowedRemovals, []string{"a", "b"}) ||
-		c.RotationOverlap != 5*time.Second || c.LockTimeout != "120s" {
+		c.RotationOverlap != 5*time.Second || c.LockTimeout != "120s" || c.RunLease != "rel-run" || c.RunLeaseDuration != time.Minute ||
+		c.ConsentID != "second" {
 		t.Errorf("config %+v", c)
 	}
-	for k, v := range map[string]string{"TENANCY_ALLOWED_REMOVALS": `"a"`, "TENANCY_ALLOW_DESTROY": "yes", "TENANCY_WAIT_SECONDS": "-1"} {
+	for k, v := range map[string]string{"TENANCY_ALLOWED_REMOVALS": `"a"`, "TENANCY_ALLOW_DESTROY": "yes", "TENANCY_WAIT_SECONDS": "-1", "TENANCY_RUN_LEASE_SECONDS": "1"} {
 		bad := map[string]string{k: v}
 		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: %v", k, v, err)

@@ -122,6 +122,10 @@ ConfigMap could write, decides what the release grants.
 {{- end -}}
 
 {{/* The ConfigMap in which the runner records the token Secrets it wrote. */}}
+{{- define "tempo-tenancy.runLease" -}}
+{{- include "tempo-tenancy.suffixed" (dict "root" . "suffix" "run") -}}
+{{- end -}}
+
 {{- define "tempo-tenancy.recordName" -}}
 {{- include "tempo-tenancy.suffixed" (dict "root" . "suffix" "written") -}}
 {{- end -}}

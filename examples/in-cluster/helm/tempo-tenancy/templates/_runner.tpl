@@ -133,6 +133,8 @@ spec:
               value: {{ .Release.Namespace | quote }}
             - name: TENANCY_RECORD
               value: {{ include "tempo-tenancy.recordName" . | quote }}
+            - name: TENANCY_RUN_LEASE
+              value: {{ include "tempo-tenancy.runLease" . | quote }}
             - name: TENANCY_STATE_NAMESPACE
               value: {{ include "tempo-tenancy.stateNamespace" . | quote }}
             {{- if .Values.state.encryption.enabled }}

@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func lockFor(kube *fake.Clientset, holder string, now func() time.Time, l *lines) *runLock {
+	return &runLock{kube: kube, namespace: "st", name: "run", stateLock: "lock-tfstate-default-x", duration: 60 * time.Second,
+		now: now, say: l.say, host: hostOf(holder), holder: holder}
+}
+
+func leaseObj(name, holder string, renewed time.Time, annotations map[string]string) *coordinationv1.Lease {
+	secs := int32(60)
+	t := metav1.NewMicroTime(renewed)
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "st", Name: name, Annotations: annotations},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, RenewTime: &t},
+	}
+}
+
+func holderOf(t *testing.T, kube *fake.Clientset, name string) string {
+	t.Helper()
+	l, err := kube.CoordinationV1().Leases("st").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ptrString(l.Spec.HolderIdentity)
+}
+
+func TestRunLockTakesTurns(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	kube := fake.NewClientset()
+	first := lockFor(kube, "pod-a#1", clock, &lines{})
+	if prev, err := first.acquire(ctx, 0); err != nil || prev != "" {
+		t.Fatalf("first run: %q, %v", prev, err)
+	}
+	// A second run while the first holds it, fresh: it waits, then gives up.
+	second := lockFor(kube, "pod-b#2", clock, &lines{})
+	if _, err := second.acquire(ctx, 0); err == nil || !strings.Contains(err.Error(), "pod-a#1") {
+		t.Fatalf("second run took a held lease: %v", err)
+	}
+	// Released: the next run takes it, from nobody.
+	first.release(ctx)
+	if prev, err := second.acquire(ctx, 0); err != nil || prev != "" {
+		t.Fatalf("after release: %q, %v", prev, err)
+	}
+	if h := holderOf(t, kube, "run"); h != "pod-b#2" {
+		t.Errorf("holder %q", h)
+	}
+	// A release by a run that no longer holds it changes nothing.
+	first.release(ctx)
+	if h := holderOf(t, kube, "run"); h != "pod-b#2" {
+		t.Errorf("holder after a stale release %q", h)
+	}
+}
+
+// A run killed outright leaves both its run lease and the CLI's state lock;
+// the next run takes the lease once it expires and frees the state lock
+// that run held, and only that one.
+func TestRunLockTakesOverAKilledRun(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	killedLock := `{"ID":"abc","Operation":"OperationTypeApply","Who":"65532@pod-dead","Created":"2026-12-03T11:58:00Z"}`
+	kube := fake.NewClientset(
+		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
+		leaseObj("lock-tfstate-default-x", "abc", now.Add(-61*time.Second), map[string]string{stateLockInfoAnnotation: killedLock}),
+	)
+	l := &lines{}
+	next := lockFor(kube, "pod-new#1", clock, l)
+	prev, err := next.acquire(ctx, 0)
+	if err != nil || prev != "pod-dead#9" {
+		t.Fatalf("take-over: %q, %v", prev, err)
+	}
+	if err := next.releaseStateLockOf(ctx, prev); err != nil {
+		t.Fatal(err)
+	}
+	if h := holderOf(t, kube, "lock-tfstate-default-x"); h != "nobody" {
+		t.Errorf("the state lock of the killed run is still held by %s", h)
+	}
+	l.has(t, "released the state lock lock-tfstate-default-x (ID abc")
+
+	// A state lock someone else holds (a person's tofu) is left alone.
+	other := `{"ID":"def","Who":"alice@laptop","Created":"2026-12-03T11:59:00Z"}`
+	kube2 := fake.NewClientset(
+		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
+		leaseObj("lock-tfstate-default-x", "def", now, map[string]string{stateLockInfoAnnotation: other}),
+	)
+	next2 := lockFor(kube2, "pod-new#1", clock, &lines{})
+	prev, _ = next2.acquire(ctx, 0)
+	if err := next2.releaseStateLockOf(ctx, prev); err != nil {
+		t.Fatal(err)
+	}
+	if h := holderOf(t, kube2, "lock-tfstate-default-x"); h != "def" {
+		t.Errorf("someone else's state lock was released (holder now %s)", h)
+	}
+}
+
+func TestRunLockStopsARunThatLostIt(t *testing.T) {
+	now := time.Now()
+	kube := fake.NewClientset()
+	l := lockFor(kube, "pod-a#1", func() time.Time { return now }, &lines{})
+	l.duration = 30 * time.Millisecond
+	if _, err := l.acquire(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	// Another run took it over (this one was paused past the expiry).
+	lease, _ := kube.CoordinationV1().Leases("st").Get(context.Background(), "run", metav1.GetOptions{})
+	other := "pod-b#2"
+	lease.Spec.HolderIdentity = &other
+	if _, err := kube.CoordinationV1().Leases("st").Update(context.Background(), lease, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lost := make(chan error, 1)
+	go l.hold(ctx, func(err error) { lost <- err })
+	select {
+	case err := <-lost:
+		if !strings.Contains(err.Error(), "taken over by pod-b#2") {
+			t.Errorf("lost: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal(errors.New("hold never noticed the lease was taken"))
+	}
+}
