@@ -79,7 +79,7 @@ func (l *runLock) expired(lease *coordinationv1.Lease) bool {
 func (l *runLock) acquire(ctx context.Context, wait time.Duration) (string, error) {
 	leases := l.kube.CoordinationV1().Leases(l.namespace)
 	deadline := l.now().Add(wait)
-	seconds := int32(l.duration / time.Second)
+	seconds := int32(min(l.duration/time.Second, 3600)) //nolint:gosec // at most 3600: a run lease lasts seconds to minutes
 	for {
 		now := metav1.NewMicroTime(l.now())
 		lease, err := leases.Get(ctx, l.name, metav1.GetOptions{})
