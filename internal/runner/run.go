@@ -47,7 +47,7 @@ func (r *Runner) say(format string, args ...any) {
 
 // interrupted explains a run stopped by a signal while the CLI ran.
 func interrupted(ctx context.Context) error {
-	return fmt.Errorf("%w; OpenTofu was interrupted and released the state lock (if it still shows as held, see force-unlock in the Helm hook guide)", context.Cause(ctx))
+	return fmt.Errorf("%w; OpenTofu was interrupted and released the state lock (a lock it could not release is released by the next run)", context.Cause(ctx))
 }
 
 // Run is one run of the apply, plan or destroy mode.
