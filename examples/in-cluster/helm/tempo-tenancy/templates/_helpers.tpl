@@ -121,11 +121,12 @@ ConfigMap could write, decides what the release grants.
 {{- $grants | toJson -}}
 {{- end -}}
 
-{{/* The ConfigMap in which the runner records the token Secrets it wrote. */}}
+{{/* The Lease that makes the release's runs take turns. */}}
 {{- define "tempo-tenancy.runLease" -}}
 {{- include "tempo-tenancy.suffixed" (dict "root" . "suffix" "run") -}}
 {{- end -}}
 
+{{/* The ConfigMap in which the runner records the token Secrets it wrote. */}}
 {{- define "tempo-tenancy.recordName" -}}
 {{- include "tempo-tenancy.suffixed" (dict "root" . "suffix" "written") -}}
 {{- end -}}
