@@ -96,11 +96,12 @@ func getSecrets(ctx context.Context, kube kubernetes.Interface, ts []Target, for
 }
 
 // record is what the release keeps of its runs, in a ConfigMap of the
-// state's namespace: the token Secrets it wrote, and the consents to remove
-// that runs have used.
+// state's namespace: the token Secrets it wrote, the consents to remove
+// that runs have used, and the replaced tokens still to revoke.
 type record struct {
-	Secrets  []Target
-	Consents []usedConsent
+	Secrets     []Target
+	Consents    []usedConsent
+	Revocations []pendingRevocation
 }
 
 // usedConsent is a removal a run made with the values' consent: the same
@@ -145,6 +146,11 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (recor
 			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, consentsKey, err)
 		}
 	}
+	if raw := cm.Data[revocationsKey]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &rec.Revocations); err != nil {
+			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, revocationsKey, err)
+		}
+	}
 	rec.Secrets = mergeTargets(rec.Secrets)
 	return rec, nil
 }
@@ -168,11 +174,19 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec r
 	if err != nil {
 		return err
 	}
+	pending := rec.Revocations
+	if pending == nil {
+		pending = []pendingRevocation{}
+	}
+	revocations, err := json.Marshal(pending)
+	if err != nil {
+		return err
+	}
 	body, err := json.Marshal(map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"namespace": c.StateNamespace, "name": c.Record,
 			"labels": map[string]string{labelManagedBy: "tempo-tenancy"}},
-		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used)},
+		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used), revocationsKey: string(revocations)},
 	})
 	if err != nil {
 		return err

@@ -68,3 +68,15 @@ func consentCheck(removals []planRemoval, c Config, rec record) (notAllowed, use
 	}
 	return notAllowed, usedBefore, consented
 }
+
+// removalsOutside lists the removals of a plan that are not among those
+// already checked.
+func removalsOutside(removals, checked []planRemoval) []string {
+	var out []string
+	for _, r := range removals {
+		if !slices.ContainsFunc(checked, func(c planRemoval) bool { return c.Address == r.Address }) {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}

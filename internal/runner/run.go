@@ -299,6 +299,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	}
 
 	var consented []planRemoval
+	var handoffs []pendingRevocation
 	if mode == ModeApply && changes {
 		plan, err := quiet.ShowPlanFile(ctx, planFile)
 		if err := cli("reading the saved plan", err); err != nil {
@@ -314,6 +315,38 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 				"\nnothing was applied. Values that allowed a removal come back with a rollback or a sync to an older revision, and do not allow it again. If these removals are intended now, give the allowance with a runner.consentId not used before"}
 		}
 		consented = ok
+		declared, err := declaredKeys(tfvars)
+		if err != nil {
+			return err
+		}
+		handoffs = handoffsIn(plan, before, declared)
+	}
+
+	if len(handoffs) > 0 {
+		// Listed before they leave the state: from here on, a run that
+		// stops leaves them to the next, never live and unmanaged.
+		rec.Revocations = addRevocations(rec.Revocations, handoffs)
+		if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+			return err
+		}
+		r.say("%d tokens replaced while their Secrets stay in use: their successors are made and written first, and they are revoked after the overlap", len(handoffs))
+		if err := r.stateRm(ctx, tfPath, module, handoffs); err != nil {
+			return err
+		}
+		r.say("%s plan, without the replaced tokens", tfName)
+		changes, err = loud.Plan(ctx, opts...)
+		if err := cli("plan", err); err != nil {
+			return err
+		}
+		if changes {
+			plan, err := quiet.ShowPlanFile(ctx, planFile)
+			if err := cli("reading the saved plan", err); err != nil {
+				return err
+			}
+			if extra := removalsOutside(removalsIn(plan), consented); len(extra) > 0 {
+				return &Refusal{Msg: "the second plan would remove what the first did not show:\n" + strings.Join(extra, "\n") + "\nnothing was applied; run again"}
+			}
+		}
 	}
 
 	if changes {
@@ -369,6 +402,11 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	}
 	rec.Secrets = mergeTargets(current, pending)
 	if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+		return err
+	}
+	// Every Secret now holds its token's secret: the replaced tokens go
+	// after one overlap (at once on a destroy, whose Secrets are gone).
+	if err := r.revokePending(ctx, &rec, after, tfvars, mode != ModeDestroy); err != nil {
 		return err
 	}
 	r.say("done")

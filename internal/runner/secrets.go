@@ -20,6 +20,7 @@ const (
 	annotationCreator  = "tempo-tenancy/created-by"
 	recordKey          = "token-secrets.json"
 	consentsKey        = "consents.json"
+	revocationsKey     = "revocations.json"
 	tokenSecretsOutput = "token_secrets"
 )
 
