@@ -52,6 +52,7 @@ type tokenModel struct {
 	ExpiresAt           types.String `tfsdk:"expires_at"`
 	ReadyForRotation    types.Bool   `tfsdk:"ready_for_rotation"`
 	RevokeOnDestroy     types.Bool   `tfsdk:"revoke_on_destroy"`
+	Keepers             types.Map    `tfsdk:"keepers"`
 }
 
 func (r *tokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -160,6 +161,14 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 					"so a saved plan applies what it showed, even if the window opens before the apply or the new window is only known then, and the next plan rotates.",
 				Optional:   true,
 				Validators: []validator.String{durationAtLeastZero()},
+			},
+			"keepers": schema.MapAttribute{
+				MarkdownDescription: "Arbitrary strings whose change replaces the token, as `keepers` in the random provider: a rotation on demand, such as `keepers = { rotation = \"2\" }`, " +
+					"without `replace_triggered_by` and another resource (whose destroy ordering makes plans slow when many tokens rotate at once). " +
+					"Setting keepers on a token that has none records them without replacing it, so that they can be added to tokens that exist; " +
+					"any later change replaces it, removing them included. Nothing of them is sent to the server.",
+				ElementType: types.StringType,
+				Optional:    true,
 			},
 			"expires_at": schema.StringAttribute{
 				MarkdownDescription: "When the token stops working (RFC 3339, UTC), as the server reports it; null when it never expires.",
@@ -287,6 +296,11 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			!plan.AccessPolicy.Equal(state.AccessPolicy) ||
 			(!plan.Expiration.Equal(state.Expiration) && !sameInstant(plan.Expiration.ValueString(), state.Expiration.ValueString()) &&
 				!adoptsExpiration(ctx, req.Private, plan.Expiration, plan.ExpireAfter))
+		rekept := keepersChanged(plan.Keepers, state.Keepers)
+		if rekept {
+			changed = true
+			resp.RequiresReplace.Append(path.Root("keepers"))
+		}
 		due := !adopting && r.rotationDue(ctx, plan, state, req.Private)
 		// What destroying the replaced token does is what its state says:
 		// with create_before_destroy it is destroyed from its own state,
@@ -385,6 +399,21 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 		resp.Diagnostics.AddAttributeError(path.Root("name"), fmt.Sprintf("Token name %q is already taken", name), detail)
 	}
+}
+
+// keepersChanged reports whether a token's keepers changed in a way that
+// replaces it: keepers set where there were none are recorded in place.
+func keepersChanged(plan, state types.Map) bool {
+	if state.IsNull() || (!state.IsUnknown() && len(state.Elements()) == 0) {
+		return false
+	}
+	if plan.IsUnknown() {
+		return true
+	}
+	if plan.IsNull() {
+		return true
+	}
+	return !plan.Equal(state)
 }
 
 // rotationDue reports whether the token was inside its early rotation

@@ -163,3 +163,82 @@ resource "tempo_token" "t" {
 		}},
 	})
 }
+
+// keepers rotate a token on demand: set on a token without them they are
+// recorded in place; a change replaces the token under a new name and
+// revokes the old one; the same keepers plan nothing.
+func TestAccTokenKeepers(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := func(keepers string) string {
+		return env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  name_prefix   = "collector"
+  access_policy = tempo_access_policy.write_a.name
+  ` + keepers + `
+  lifecycle {
+    create_before_destroy = true
+  }
+}`
+	}
+	var first, firstSecret, second string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(""),
+				Check: func(s *terraform.State) error {
+					first, firstSecret = attr(s, "tempo_token.w", "name"), attr(s, "tempo_token.w", "token")
+					return nil
+				},
+			},
+			{
+				Config: cfg(`keepers = { rotation = "1" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") != first {
+						return fmt.Errorf("setting keepers on a token without them replaced it")
+					}
+					return nil
+				},
+			},
+			{
+				Config: cfg(`keepers = { rotation = "2" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectUnknownValue("tempo_token.w", tfjsonpath.New("name")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(s *terraform.State) error {
+					second = attr(s, "tempo_token.w", "name")
+					if second == first {
+						return fmt.Errorf("a change of keepers did not replace the token")
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", firstSecret); code != http.StatusUnauthorized {
+						return fmt.Errorf("the replaced token: HTTP %d, want 401 (revoked)", code)
+					}
+					if code := dataPath(t, env, http.MethodPost, "/otlp/v1/traces", "team-a", attr(s, "tempo_token.w", "token")); code != http.StatusOK {
+						return fmt.Errorf("the new token does not work: HTTP %d", code)
+					}
+					return nil
+				},
+			},
+			{
+				// Removing them is a change too.
+				Config: cfg(""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("tempo_token.w", plancheck.ResourceActionCreateBeforeDestroy),
+				}},
+				Check: func(s *terraform.State) error {
+					if attr(s, "tempo_token.w", "name") == second {
+						return fmt.Errorf("removing keepers did not replace the token")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

@@ -32,6 +32,25 @@ resource "tempo_token" "payments_reader" {
   }
 }
 
+# A token rotated on demand: change the value of a keeper (here from a
+# variable) and the next apply replaces the token, new one first.
+variable "grafana_rotation" {
+  type    = string
+  default = "1"
+}
+
+resource "tempo_token" "grafana" {
+  name_prefix   = "grafana"
+  access_policy = tempo_access_policy.payments_write.name
+  keepers = {
+    rotation = var.grafana_rotation
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 # The secret is sensitive: hand it to what needs it (a Kubernetes Secret,
 # a vault) rather than printing it.
 output "payments_collector_token_name" {
