@@ -3,7 +3,10 @@ package incluster_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -184,5 +187,52 @@ tokens:
 	}
 	if live := e.liveTokens(t); len(live) != 1 || !strings.HasPrefix(live[0], "team-a-collector") {
 		t.Errorf("live tokens after re-keying: %v; want the one team-a-collector token", live)
+	}
+}
+
+// or is a, or b when a is empty.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// TestRunnerModuleUpgradeKeepsTokens: a release whose module triggered
+// rotations through terraform_data moves to the token's own keepers
+// without replacing or revoking any token; a rotation after that replaces
+// only the token whose value changed.
+func TestRunnerModuleUpgradeKeepsTokens(t *testing.T) {
+	e := newRunnerEnv(t)
+	e.chart = filepath.Join(t.TempDir(), "tempo-tenancy")
+	if err := os.CopyFS(e.chart, os.DirFS(chartDir)); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join("testdata", "main-terraform-data-rotation.tf"), filepath.Join(e.chart, "files", "main.tf"), 0o644)
+	v1 := strings.ReplaceAll(overlapTokens, "ROT", "1")
+	if out, err := e.runJob(t, e.helmUpgrade(t, e.values(t, v1))); err != nil {
+		t.Fatalf("install with the terraform_data module: %v\n%s", err, out)
+	}
+	before := e.liveTokens(t)
+
+	e.chart = ""
+	out, err := e.runJob(t, e.helmUpgrade(t, e.values(t, v1)))
+	if err != nil {
+		t.Fatalf("upgrade to keepers: %v\n%s", err, out)
+	}
+	if after := e.liveTokens(t); !slices.Equal(after, before) {
+		t.Errorf("the module upgrade replaced tokens: %v, then %v\n%s", before, after, out)
+	}
+	if !strings.Contains(out, "0 added, 3 changed, 3 destroyed") {
+		t.Errorf("the module upgrade did not record keepers in place and drop terraform_data:\n%s", out)
+	}
+
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, strings.Replace(v1, `rotation: "1"`, `rotation: "2"`, 1))))
+	if err != nil {
+		t.Fatalf("rotating one token: %v\n%s", err, out)
+	}
+	after := e.liveTokens(t)
+	if len(after) != 3 || slices.Contains(after, before[0]) || !slices.Contains(after, before[1]) || !slices.Contains(after, before[2]) {
+		t.Errorf("rotating otel-1 left live tokens %v (before: %v)\n%s", after, before, out)
 	}
 }

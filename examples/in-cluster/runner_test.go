@@ -55,6 +55,9 @@ type runnerEnv struct {
 	// the stand-in.
 	root    *imageRoot
 	secrets []string
+	// chart, when set, is installed instead of the chart in this
+	// repository (another version of it).
+	chart string
 }
 
 func newRunnerEnv(t *testing.T) *runnerEnv {
@@ -205,7 +208,7 @@ func (e *runnerEnv) helmUpgrade(t *testing.T, values ...string) object {
 // Later values files override earlier ones, as with helm's own -f.
 func (e *runnerEnv) helmUpgradeHook(t *testing.T, mode string, values ...string) object {
 	t.Helper()
-	args := []string{"upgrade", "--install", "--no-hooks", release, chartDir, "--namespace", releaseNS, "--kubeconfig", e.kubeconfig}
+	args := []string{"upgrade", "--install", "--no-hooks", release, or(e.chart, chartDir), "--namespace", releaseNS, "--kubeconfig", e.kubeconfig}
 	for _, v := range values {
 		args = append(args, "-f", v)
 	}

@@ -114,13 +114,6 @@ resource "tempo_access_policy" "this" {
   depends_on = [tempo_tenant.this]
 }
 
-# Changing a token's rotation value replaces the token: a new secret, under
-# a new name when name_prefix is used.
-resource "terraform_data" "rotation" {
-  for_each = var.tokens
-  input    = each.value.rotation
-}
-
 resource "tempo_token" "this" {
   for_each     = var.tokens
   name         = each.value.name
@@ -134,19 +127,25 @@ resource "tempo_token" "this" {
   expire_after          = each.value.expire_after
   early_rotation_window = each.value.early_rotation_window
 
+  # Changing a token's rotation value replaces the token: a new secret,
+  # under a new name when name_prefix is used.
+  keepers = {
+    rotation = each.value.rotation
+  }
+
   lifecycle {
-    replace_triggered_by = [terraform_data.rotation[each.key]]
     # A rotation creates the new token first. Its secret reaches the
     # Secret its consumers read (below) before the old token is revoked.
     create_before_destroy = true
   }
 
   # On a rotation the runner writes the new secret into the existing
-  # Secret, then waits for consumers to pick it up before OpenTofu goes on
-  # to revoke the old token. The runner is started directly, without a
-  # shell (its image has none), with the token's name as the command; the
-  # secret travels in the environment, and the output of a provisioner
-  # given a sensitive value is never shown.
+  # Secret at once; it took the old token out of the state before the
+  # apply, and revokes it once consumers have had the overlap to pick the
+  # new one up. The runner is started directly, without a shell (its image
+  # has none), with the token's name as the command; the secret travels in
+  # the environment, and the output of a provisioner given a sensitive
+  # value is never shown.
   provisioner "local-exec" {
     interpreter = [var.runner_command, "write-secret"]
     command     = self.name
