@@ -22,25 +22,33 @@ func TestRunnerAtScale(t *testing.T) {
 	}
 	jobTimeout = 60 * time.Minute
 	e := newRunnerEnv(t)
-	var values strings.Builder
-	values.WriteString("tenants: [{name: scale}]\naccessPolicies:\n  - {name: scale-write, scopes: [traces:write], realms: [{tenant: scale}]}\ntokens:\n")
-	for i := range n {
-		ns := fmt.Sprintf("scale-%d", i%10)
-		if i < 10 {
-			e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Namespace", "metadata": object{"name": ns}})
+	values := func(rotation string) string {
+		var v strings.Builder
+		v.WriteString("tenants: [{name: scale}]\naccessPolicies:\n  - {name: scale-write, scopes: [traces:write], realms: [{tenant: scale}]}\ntokens:\n")
+		for i := range n {
+			fmt.Fprintf(&v, "  - {namePrefix: t%d, accessPolicy: scale-write, rotation: %q, secret: {namespace: scale-%d, name: tok-%d, key: token}}\n", i, rotation, i%10, i)
 		}
-		fmt.Fprintf(&values, "  - {namePrefix: t%d, accessPolicy: scale-write, secret: {namespace: %s, name: tok-%d, key: token}}\n", i, ns, i)
+		return v.String()
+	}
+	for i := range 10 {
+		e.kube.Apply(t, object{"apiVersion": "v1", "kind": "Namespace", "metadata": object{"name": fmt.Sprintf("scale-%d", i)}})
 	}
 	// More than 500 tokens need the state in clear (an encrypted state does
 	// not fit one Secret); the Secret phase measured here is the same.
-	job := e.helmUpgrade(t, e.values(t, values.String()), setFile(t, "state:\n  encryption: {enabled: false}\n"))
-	ctr := get(job, "spec", "template", "spec", "containers", 0).(map[string]any)
-	ctr["env"] = append(ctr["env"].([]any), object{"name": "TENANCY_TIMINGS", "value": "1"})
+	job := func(rotation string) object {
+		j := e.helmUpgrade(t, e.values(t, values(rotation)), setFile(t, "state:\n  encryption: {enabled: false}\nrunner:\n  rotationOverlapSeconds: 30\n"))
+		return withEnv(j, "TENANCY_TIMINGS", "1")
+	}
 
-	for run, wantWritten := range []int{n, 0} {
-		out, err := e.runJob(t, job)
+	// Install, a run with nothing to do, and a run that rotates every token.
+	runs := []struct {
+		what, rotation string
+		wantWritten    int
+	}{{"install", "1", n}, {"no change", "1", 0}, {"rotate all", "2", 0}}
+	for i, run := range runs {
+		out, err := e.runJob(t, job(run.rotation))
 		if err != nil {
-			t.Fatalf("run %d: %v\n%s", run+1, err, tail(out, 40))
+			t.Fatalf("%s: %v\n%s", run.what, err, tail(out, 40))
 		}
 		stamps := stampsOf(out)
 		total := stamps["done"] - stamps["first"]
@@ -53,14 +61,49 @@ func TestRunnerAtScale(t *testing.T) {
 		if apply > 0 {
 			share = fmt.Sprintf("%.0f%% of the apply", 100*after/apply)
 		}
-		t.Logf("run %d, %d tokens in %d Secrets over 10 namespaces: whole run %.1fs, apply %.1fs, after the apply %.1fs (%s)",
-			run+1, n, n, total, apply, after, share)
-		want := fmt.Sprintf("token Secrets: %d, %d written", n, wantWritten)
+		t.Logf("run %d (%s), %d tokens in %d Secrets over 10 namespaces: whole run %.1fs, plan %.1fs, apply %.1fs, after the apply %.1fs (%s)",
+			i+1, run.what, n, n, total, stampAfter(stamps, "tofu plan"), apply, after, share)
+		if run.rotation == "2" {
+			t.Logf("run %d (%s): taking %d tokens out of the state %.1fs, second plan %.1fs, one overlap and the revocations %.1fs",
+				i+1, run.what, n, stampAfter(stamps, fmt.Sprintf("%d tokens replaced", n)), stampAfter(stamps, "tofu plan, without"),
+				stamps["done"]-stampAt(stamps, fmt.Sprintf("%d replaced tokens: revoked in", n)))
+			if want := fmt.Sprintf("replaced tokens: %d revoked", n); !strings.Contains(out, want) {
+				t.Errorf("%s does not say %q:\n%s", run.what, want, tail(out, 20))
+			}
+		}
+		want := fmt.Sprintf("token Secrets: %d, %d written", n, run.wantWritten)
 		if !strings.Contains(out, want) {
-			t.Errorf("run %d does not say %q:\n%s", run+1, want, tail(out, 20))
+			t.Errorf("%s does not say %q:\n%s", run.what, want, tail(out, 20))
 		}
 		e.noSecrets(t, out)
 	}
+}
+
+// stampAt is the time of the first stamped line beginning with prefix.
+func stampAt(stamps map[string]float64, prefix string) float64 {
+	at := 0.0
+	for text, v := range stamps {
+		if strings.HasPrefix(text, prefix) && (at == 0 || v < at) {
+			at = v
+		}
+	}
+	return at
+}
+
+// stampAfter is how long the step of the line beginning with prefix took:
+// until the next stamped line.
+func stampAfter(stamps map[string]float64, prefix string) float64 {
+	at := stampAt(stamps, prefix)
+	next := 0.0
+	for _, v := range stamps {
+		if v > at && (next == 0 || v < next) {
+			next = v
+		}
+	}
+	if at == 0 || next == 0 {
+		return 0
+	}
+	return next - at
 }
 
 var stampRE = regexp.MustCompile(`(?m)^==> \[([0-9.]+)\] (.*)$`)
