@@ -13,6 +13,7 @@ type Mode string
 
 const (
 	ModeApply       Mode = "apply"
+	ModeReconcile   Mode = "reconcile"
 	ModePlan        Mode = "plan"
 	ModeDestroy     Mode = "destroy"
 	ModeWriteSecret Mode = "write-secret"
@@ -21,10 +22,10 @@ const (
 // ParseMode accepts the modes a Job's args may name.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(s); m {
-	case ModeApply, ModePlan, ModeDestroy, ModeWriteSecret:
+	case ModeApply, ModeReconcile, ModePlan, ModeDestroy, ModeWriteSecret:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown mode %q: want apply, plan, destroy or write-secret", s)
+	return "", fmt.Errorf("unknown mode %q: want apply, reconcile, plan, destroy or write-secret", s)
 }
 
 // Config is what the chart's Job hands the runner, in its environment. The
@@ -80,6 +81,10 @@ type Config struct {
 
 	// Timings stamps every progress line with the time (TENANCY_TIMINGS).
 	Timings bool
+	// EventObject is what the run's Kubernetes Events are about, as
+	// Kind/name in ReleaseNamespace: the hook Job or the CronJob
+	// (TENANCY_EVENT_OBJECT); none when empty.
+	EventObject string
 }
 
 // Owner is how the release marks what it created: by name and namespace, so
@@ -112,6 +117,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ConsentID:            getenv("TENANCY_CONSENT_ID"),
 		RunLease:             getenv("TENANCY_RUN_LEASE"),
 		Timings:              getenv("TENANCY_TIMINGS") != "",
+		EventObject:          getenv("TENANCY_EVENT_OBJECT"),
 	}
 	if c.ScratchDir == "" {
 		c.ScratchDir = c.WorkDir
@@ -137,6 +143,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.RunLeaseDuration < 3*time.Second {
 		return c, fmt.Errorf("TENANCY_RUN_LEASE_SECONDS must be 3 or more, got %s", c.RunLeaseDuration)
+	}
+	if kind, name, ok := strings.Cut(c.EventObject, "/"); c.EventObject != "" && (!ok || (kind != "Job" && kind != "CronJob") || name == "") {
+		return c, fmt.Errorf("TENANCY_EVENT_OBJECT must be Job/<name> or CronJob/<name>, got %q", c.EventObject)
 	}
 	if v := getenv("TENANCY_ALLOWED_REMOVALS"); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.AllowedRemovals); err != nil {

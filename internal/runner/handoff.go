@@ -154,8 +154,9 @@ func (r *Runner) stateRm(ctx context.Context, tfPath, module string, hs []pendin
 // when every Secret already holds its successor's secret (wait), at once
 // otherwise (a destroy, whose Secrets go). A token the state holds again is
 // never revoked. Those revoked leave the record; those that fail stay in it
-// for the next run, and the run fails naming them.
-func (r *Runner) revokePending(ctx context.Context, rec *record, state map[string]TokenSecret, tfvars []byte, wait bool) error {
+// for the next run, and the run fails naming them. It returns how many it
+// revoked.
+func (r *Runner) revokePending(ctx context.Context, rec *record, state map[string]TokenSecret, tfvars []byte, wait bool) (int, error) {
 	held := map[string]bool{}
 	for _, ts := range state {
 		held[ts.TokenName] = true
@@ -169,28 +170,28 @@ func (r *Runner) revokePending(ctx context.Context, rec *record, state map[strin
 	if len(todo) == 0 {
 		if len(rec.Revocations) > 0 {
 			rec.Revocations = nil
-			return writeRecord(ctx, r.Kube, r.Cfg, *rec)
+			return 0, writeRecord(ctx, r.Kube, r.Cfg, *rec)
 		}
-		return nil
+		return 0, nil
 	}
 	if wait && r.Cfg.RotationOverlap > 0 {
 		r.say("%d replaced tokens: revoked in %s, once consumers have read their successors' secrets", len(todo), r.Cfg.RotationOverlap)
 		select {
 		case <-time.After(r.Cfg.RotationOverlap):
 		case <-ctx.Done():
-			return fmt.Errorf("%w during the rotation overlap; the replaced tokens stay listed in the record, and the next run revokes them", context.Cause(ctx))
+			return 0, fmt.Errorf("%w during the rotation overlap; the replaced tokens stay listed in the record, and the next run revokes them", context.Cause(ctx))
 		}
 	}
 	endpoints, err := allowedEndpoints(tfvars)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	admin, err := adminapi.New(adminapi.Config{
 		URL: r.Cfg.AdminURL, TokenFile: r.Cfg.AdminTokenFile, CACertFile: r.Cfg.AdminCAFile,
 		AllowedEndpoints: endpoints, UserAgent: "tempo-tenancy-runner",
 	})
 	if err != nil {
-		return fmt.Errorf("revoking the replaced tokens: %w", err)
+		return 0, fmt.Errorf("revoking the replaced tokens: %w", err)
 	}
 	errs := make([]error, len(todo))
 	_ = each(ctx, len(todo), func(ctx context.Context, i int) error {
@@ -213,13 +214,13 @@ func (r *Runner) revokePending(ctx context.Context, rec *record, state map[strin
 		revoked++
 	}
 	rec.Revocations = left
-	if err := writeRecord(ctx, r.Kube, r.Cfg, *rec); err != nil {
-		return err
+	if err := writeRecord(context.WithoutCancel(ctx), r.Kube, r.Cfg, *rec); err != nil {
+		return revoked, err
 	}
 	r.say("replaced tokens: %d revoked", revoked)
 	if len(failed) > 0 {
-		return fmt.Errorf("these replaced tokens could not be revoked and are still live:\n%s\nthey stay listed in the record %s/%s; the next run revokes them (or revoke them on the admin API)",
+		return revoked, fmt.Errorf("these replaced tokens could not be revoked and are still live:\n%s\nthey stay listed in the record %s/%s; the next run revokes them (or revoke them on the admin API)",
 			strings.Join(failed, "\n"), r.Cfg.StateNamespace, r.Cfg.Record)
 	}
-	return nil
+	return revoked, nil
 }

@@ -131,7 +131,7 @@ func TestRevokePending(t *testing.T) {
 
 	// The admin API refuses one revocation.
 	emu.InjectFault(emulator.Fault{Method: http.MethodDelete, Path: adminapi.BasePath + "/tokens/old-2", Status: http.StatusForbidden, Times: -1})
-	err := r.revokePending(ctx, &rec, state, tfvars, false)
+	_, err := r.revokePending(ctx, &rec, state, tfvars, false)
 	if err == nil || !strings.Contains(err.Error(), "old-2") || !strings.Contains(err.Error(), "still live") {
 		t.Fatalf("revokePending = %v, want the failure named", err)
 	}
@@ -150,8 +150,8 @@ func TestRevokePending(t *testing.T) {
 	emu.Reset()
 	r.Cfg.RotationOverlap = 50 * time.Millisecond
 	start := time.Now()
-	if err := r.revokePending(ctx, &stored, state, tfvars, true); err != nil {
-		t.Fatal(err)
+	if n, err := r.revokePending(ctx, &stored, state, tfvars, true); err != nil || n != 1 {
+		t.Fatalf("revoked %d: %v", n, err)
 	}
 	if time.Since(start) < r.Cfg.RotationOverlap {
 		t.Error("revoked before the overlap passed")
@@ -172,7 +172,7 @@ func TestRevokePending(t *testing.T) {
 func TestRevokePendingKeepsToAllowedEndpoints(t *testing.T) {
 	r, _, admin, _ := revokeEnv(t, "old-1")
 	rec := record{Revocations: []pendingRevocation{{Name: "old-1", Address: `tempo_token.this["a"]`}}}
-	err := r.revokePending(context.Background(), &rec, nil, []byte(`{"allowed_endpoints": [".svc"]}`), false)
+	_, err := r.revokePending(context.Background(), &rec, nil, []byte(`{"allowed_endpoints": [".svc"]}`), false)
 	if err == nil || !active(t, admin, "old-1") {
 		t.Fatalf("revokePending sent the admin token to an endpoint not allowed: %v", err)
 	}

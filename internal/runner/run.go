@@ -50,9 +50,20 @@ func interrupted(ctx context.Context) error {
 	return fmt.Errorf("%w; OpenTofu was interrupted and released the state lock (a lock it could not release is released by the next run)", context.Cause(ctx))
 }
 
-// Run is one run of the apply, plan or destroy mode.
+// Run is one run of the apply, reconcile, plan or destroy mode. It ends
+// with an Event on the run's Job or CronJob saying what it did.
 func (r *Runner) Run(ctx context.Context, mode Mode) error {
+	var rep report
+	err := r.run(ctx, mode, &rep)
+	r.report(ctx, mode, rep, err)
+	return err
+}
+
+func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	c := r.Cfg
+	// apply and reconcile bring the admin API to the values; reconcile
+	// never removes anything.
+	converging := mode == ModeApply || mode == ModeReconcile
 	if c.WorkDir == "" {
 		return errors.New("TENANCY_WORK_DIR must name a writable directory")
 	}
@@ -271,7 +282,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	}
 	previous := mergeTargets(targetsOf(before), rec.Secrets)
 	phase := secretsPhase{cfg: c, kube: r.Kube, say: r.say}
-	if mode == ModeApply {
+	if converging {
 		named, err := secretsNamed(tfvars)
 		if err != nil {
 			return err
@@ -294,16 +305,28 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		return err
 	}
 	if mode == ModePlan {
-		r.say("plan only: nothing applied")
+		if changes {
+			return &Drift{Msg: "the plan has changes: the admin API (or the state) differs from the values; the plan above shows what the next run would change"}
+		}
+		r.say("plan only: no changes, nothing applied")
 		return nil
 	}
 
 	var consented []planRemoval
 	var handoffs []pendingRevocation
-	if mode == ModeApply && changes {
+	if converging && changes {
 		plan, err := quiet.ShowPlanFile(ctx, planFile)
 		if err := cli("reading the saved plan", err); err != nil {
 			return err
+		}
+		rep.count(plan)
+		if removals := removalsIn(plan); mode == ModeReconcile && len(removals) > 0 {
+			var what []string
+			for _, rm := range removals {
+				what = append(what, rm.String())
+			}
+			return &Refusal{Msg: "the plan would remove what the state holds and the values no longer name:\n" + strings.Join(what, "\n") +
+				"\nnothing was applied. A scheduled run never removes anything: removals are made by an upgrade of the release with runner.allowRemovals or runner.allowDestroy"}
 		}
 		notAllowed, usedBefore, ok := consentCheck(removalsIn(plan), c, rec)
 		if len(notAllowed) > 0 {
@@ -388,6 +411,7 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 		return err
 	}
 	r.say("token Secrets: %d, %d written", len(want), written)
+	rep.written = written
 
 	// The record first gains what was written, and loses what was removed
 	// only once it is gone.
@@ -396,17 +420,21 @@ func (r *Runner) Run(ctx context.Context, mode Mode) error {
 	if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
 		return err
 	}
-	pending, err := phase.remove(ctx, removals(previous, current), previous)
-	if err != nil {
-		return err
-	}
-	rec.Secrets = mergeTargets(current, pending)
-	if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
-		return err
+	// A scheduled run leaves the Secrets of tokens that are gone to the
+	// next upgrade: it removes nothing.
+	if mode != ModeReconcile {
+		pending, err := phase.remove(ctx, removals(previous, current), previous)
+		if err != nil {
+			return err
+		}
+		rec.Secrets = mergeTargets(current, pending)
+		if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+			return err
+		}
 	}
 	// Every Secret now holds its token's secret: the replaced tokens go
 	// after one overlap (at once on a destroy, whose Secrets are gone).
-	if err := r.revokePending(ctx, &rec, after, tfvars, mode != ModeDestroy); err != nil {
+	if rep.revoked, err = r.revokePending(ctx, &rec, after, tfvars, mode != ModeDestroy); err != nil {
 		return err
 	}
 	r.say("done")

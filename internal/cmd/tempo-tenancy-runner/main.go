@@ -1,11 +1,11 @@
 // Command tempo-tenancy-runner is the entrypoint of the chart's Jobs: see
 // package runner.
 //
-//	tempo-tenancy-runner [apply|plan|destroy|write-secret]
+//	tempo-tenancy-runner [apply|reconcile|plan|destroy|write-secret]
 //
 // It exits 0 on success, 3 on a refusal (what the values ask for is not
-// allowed; a retry would refuse again), 2 on a usage error and 1 on any
-// other failure.
+// allowed; a retry would refuse again), 4 when plan finds changes (drift),
+// 2 on a usage error and 1 on any other failure.
 //
 // It runs as PID 1 of its container. SIGTERM and SIGINT (the Job's
 // deadline, Helm replacing a running hook) reach the CLI as an interrupt,
@@ -35,13 +35,17 @@ func run() int {
 		if errors.As(err, &refusal) {
 			return 3
 		}
+		var drift *runner.Drift
+		if errors.As(err, &drift) {
+			return 4
+		}
 		return 1
 	}
 	mode := runner.ModeApply
 	if len(os.Args) > 1 {
 		m, err := runner.ParseMode(os.Args[1])
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "usage: tempo-tenancy-runner [apply|plan|destroy|write-secret]: %v\n", err)
+			fmt.Fprintf(os.Stderr, "usage: tempo-tenancy-runner [apply|reconcile|plan|destroy|write-secret]: %v\n", err)
 			return 2
 		}
 		mode = m
