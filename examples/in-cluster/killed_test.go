@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,81 @@ func TestRunnerRecoversFromAKilledRun(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Minute {
 		t.Logf("the later run took %s", d)
+	}
+}
+
+// TestRunnerKilledMidApplyLeavesNoToken: the CLI writes the state at the
+// end of an apply, so a run killed outright in the middle of one loses the
+// tokens it had created, live on the server. The next run creates the
+// tokens its state lacks and revokes those lost ones: one live token per
+// entry.
+func TestRunnerKilledMidApplyLeavesNoToken(t *testing.T) {
+	e := newRunnerEnv(t)
+	const lease = "10"
+	const base = `
+tenants:
+  - {name: team-a}
+accessPolicies:
+  - name: team-a-write
+    scopes: [traces:write]
+    realms: [{tenant: team-a}]
+`
+	job := withEnv(e.helmUpgrade(t, e.values(t, base)), "TENANCY_RUN_LEASE_SECONDS", lease)
+	if out, err := e.runJob(t, job); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	// The upgrade adds three tokens. The first create to reach the admin
+	// API hangs; the run is killed once the other two tokens exist, before
+	// the provider gives up on the first (30 s).
+	upgrade := base + `tokens:
+  - {namePrefix: otel-1, accessPolicy: team-a-write, secret: {namespace: team-a, name: otel-1, key: token}}
+  - {namePrefix: otel-2, accessPolicy: team-a-write, secret: {namespace: team-a, name: otel-2, key: token}}
+  - {namePrefix: otel-3, accessPolicy: team-a-write, secret: {namespace: team-a, name: otel-3, key: token}}
+`
+	e.emu.Reset()
+	e.emu.InjectFault(emulator.Fault{Method: http.MethodPost, Path: adminapi.BasePath + "/tokens", Delay: 10 * time.Minute})
+	job = withEnv(e.helmUpgrade(t, e.values(t, upgrade)), "TENANCY_RUN_LEASE_SECONDS", lease)
+	cmd, buf := e.startJob(t, job)
+	deadline := time.Now().Add(3 * time.Minute)
+	for len(e.liveTokens(t)) < 2 {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the apply never created the tokens:\n%s", buf.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("pkill", "-KILL", "-u", runnerUID).CombinedOutput(); err != nil {
+		t.Logf("pkill: %v %s", err, out)
+	}
+	_ = cmd.Wait()
+	e.emu.Reset()
+	lost := e.liveTokens(t)
+
+	out, err := e.runJob(t, job)
+	if err != nil {
+		t.Fatalf("the run after the killed one: %v\n%s", err, out)
+	}
+	e.noSecrets(t, out)
+	if !strings.Contains(out, fmt.Sprintf("%d tokens created by the run that stopped", len(lost))) {
+		t.Errorf("the run does not say it found the lost tokens:\n%s", out)
+	}
+	live := e.liveTokens(t)
+	if len(live) != 3 {
+		t.Errorf("live tokens after recovery: %v (lost by the killed run: %v); want one per entry\n%s", live, lost, out)
+	}
+	for _, n := range lost {
+		if slices.Contains(live, n) {
+			t.Errorf("token %s, created by the killed run and not in the state, is still live", n)
+		}
+	}
+	for _, n := range []string{"otel-1", "otel-2", "otel-3"} {
+		s, _ := e.secret(t, "team-a", n)
+		e.secrets = append(e.secrets, s["token"])
+		if code := e.writeTraces(t, "team-a", s["token"]); code != http.StatusOK {
+			t.Errorf("secret %s after recovery: HTTP %d, want 200", n, code)
+		}
 	}
 }

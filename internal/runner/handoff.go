@@ -182,14 +182,7 @@ func (r *Runner) revokePending(ctx context.Context, rec *record, state map[strin
 			return 0, fmt.Errorf("%w during the rotation overlap; the replaced tokens stay listed in the record, and the next run revokes them", context.Cause(ctx))
 		}
 	}
-	endpoints, err := allowedEndpoints(tfvars)
-	if err != nil {
-		return 0, err
-	}
-	admin, err := adminapi.New(adminapi.Config{
-		URL: r.Cfg.AdminURL, TokenFile: r.Cfg.AdminTokenFile, CACertFile: r.Cfg.AdminCAFile,
-		AllowedEndpoints: endpoints, UserAgent: "tempo-tenancy-runner",
-	})
+	admin, err := r.adminClient(tfvars)
 	if err != nil {
 		return 0, fmt.Errorf("revoking the replaced tokens: %w", err)
 	}
@@ -223,4 +216,97 @@ func (r *Runner) revokePending(ctx context.Context, rec *record, state map[strin
 			strings.Join(failed, "\n"), r.Cfg.StateNamespace, r.Cfg.Record)
 	}
 	return revoked, nil
+}
+
+// adminClient is the runner's own client of the admin API, bound by the
+// provider's allowed_endpoints.
+func (r *Runner) adminClient(tfvars []byte) (*adminapi.Client, error) {
+	endpoints, err := allowedEndpoints(tfvars)
+	if err != nil {
+		return nil, err
+	}
+	return adminapi.New(adminapi.Config{
+		URL: r.Cfg.AdminURL, TokenFile: r.Cfg.AdminTokenFile, CACertFile: r.Cfg.AdminCAFile,
+		AllowedEndpoints: endpoints, UserAgent: "tempo-tenancy-runner",
+	})
+}
+
+// orphanSlack is how far before the killed run's start a token may have
+// been created and still be counted as its own: the admin API's clock and
+// the Kubernetes API's may differ.
+const orphanSlack = 5 * time.Minute
+
+// orphansOf lists the live tokens a run killed outright (OOM, eviction,
+// node loss) created and never recorded: the CLI writes the state at the
+// end of an apply, so a kill loses every create of that apply. A token is
+// counted as such only when it carries a name the module generates for one
+// of the values' tokens (its name_prefix and twelve characters), has that
+// token's access policy, was created after the killed run started, and is
+// not in the state: nobody else's token, nor one the state holds.
+func (r *Runner) orphansOf(ctx context.Context, since time.Time, state map[string]TokenSecret, tfvars []byte) ([]pendingRevocation, error) {
+	var vars struct {
+		Tokens map[string]struct {
+			NamePrefix   string `json:"name_prefix"`
+			AccessPolicy string `json:"access_policy"`
+			Secret       *struct {
+				Namespace string `json:"namespace"`
+				Name      string `json:"name"`
+				Key       string `json:"key"`
+			} `json:"secret"`
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal(tfvars, &vars); err != nil {
+		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
+	}
+	held := map[string]bool{}
+	for _, ts := range state {
+		held[ts.TokenName] = true
+	}
+	admin, err := r.adminClient(tfvars)
+	if err != nil {
+		return nil, fmt.Errorf("looking for tokens of the run that stopped: %w", err)
+	}
+	live, err := admin.ListTokens(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("looking for tokens of the run that stopped: %w", err)
+	}
+	var out []pendingRevocation
+	for _, t := range live {
+		created, err := time.Parse(time.RFC3339, t.CreatedAt)
+		if held[t.Name] || t.Status != adminapi.StatusActive || err != nil || created.Before(since.Add(-orphanSlack)) {
+			continue
+		}
+		for key, v := range vars.Tokens {
+			if v.NamePrefix == "" || v.AccessPolicy != t.AccessPolicy || !generatedFrom(t.Name, v.NamePrefix) {
+				continue
+			}
+			where := ""
+			if v.Secret != nil {
+				where = secretKey{v.Secret.Namespace, v.Secret.Name, v.Secret.Key}.String()
+			}
+			out = append(out, pendingRevocation{Name: t.Name, Address: fmt.Sprintf("tempo_token.this[%q]", key), ReadFrom: where})
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// generatedFrom reports whether name is one the provider generates from
+// prefix: the prefix, a "-" unless it ends in "-" or "_", and twelve
+// characters of a-z and 0-9.
+func generatedFrom(name, prefix string) bool {
+	if !strings.HasSuffix(prefix, "-") && !strings.HasSuffix(prefix, "_") {
+		prefix += "-"
+	}
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok || len(rest) != 12 {
+		return false
+	}
+	for _, c := range rest {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -180,3 +180,53 @@ func TestRevokePendingKeepsToAllowedEndpoints(t *testing.T) {
 		t.Errorf("a token not revoked left the record: %+v", rec.Revocations)
 	}
 }
+
+// A run killed outright loses the tokens its apply created; the next run
+// finds them by the names the module generates, their policy and their
+// age, and never takes anyone else's or one the state holds.
+func TestOrphansOfAKilledRun(t *testing.T) {
+	r, _, admin, _ := revokeEnv(t, "otel-abcdefgh2345", "otel-heldheldheld", "otel-short", "other-abcdefgh2345", "otelx-abcdefgh2345")
+	ctx := context.Background()
+	if _, err := admin.CreateAccessPolicy(ctx, adminapi.AccessPolicy{Name: "r", Scopes: []string{"traces:read"}, Realms: []adminapi.Realm{{Tenant: "team-a", Cluster: "tempo"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateToken(ctx, adminapi.Token{Name: "otel-otherpolicy1", AccessPolicy: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	tfvars := []byte(`{"allowed_endpoints": ["127.0.0.0/8"], "tokens": {
+		"otel":  {"name_prefix": "otel", "access_policy": "w", "secret": {"namespace": "a", "name": "s", "key": "token"}},
+		"fixed": {"name": "other-abcdefgh2345", "access_policy": "w"}
+	}}`)
+	state := map[string]TokenSecret{"otel": {TokenName: "otel-heldheldheld"}}
+
+	got, err := r.orphansOf(ctx, time.Now().Add(-time.Minute), state, tfvars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pendingRevocation{Name: "otel-abcdefgh2345", Address: `tempo_token.this["otel"]`, ReadFrom: "a/s:token"}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("orphans = %+v, want %+v", got, want)
+	}
+	// Tokens older than the killed run are not its own.
+	if got, err := r.orphansOf(ctx, time.Now().Add(time.Hour), state, tfvars); err != nil || len(got) != 0 {
+		t.Errorf("orphans of a run that started later = %+v, %v", got, err)
+	}
+}
+
+func TestGeneratedFrom(t *testing.T) {
+	for name, want := range map[string]bool{
+		"otel-abcdefgh2345":  true,
+		"otel-abcdefgh234":   false,
+		"otel-abcdefgh23456": false,
+		"otel-ABCDEFGH2345":  false,
+		"otelabcdefgh2345":   false,
+		"otel-x-abcdefgh234": false,
+	} {
+		if got := generatedFrom(name, "otel"); got != want {
+			t.Errorf("generatedFrom(%q, otel) = %v", name, got)
+		}
+	}
+	if !generatedFrom("team_abcdefgh2345", "team_") || !generatedFrom("team-abcdefgh2345", "team-") {
+		t.Error("a prefix ending in _ or - gets no separator")
+	}
+}

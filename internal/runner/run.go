@@ -167,7 +167,9 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	if err != nil {
 		return err
 	}
-	// One run at a time, for the whole run.
+	// One run at a time, for the whole run. killedStart is when a run that
+	// stopped without releasing the Lease had started.
+	var killedStart time.Time
 	if c.RunLease != "" && c.StateNamespace != "" {
 		lock, err := newRunLock(r.Kube, c, bk.stateLock(), r.Now, r.say)
 		if err != nil {
@@ -185,6 +187,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		go lock.hold(held, func(err error) { stop(err) })
 		ctx = held
 		if previous != "" {
+			killedStart = lock.previousStart
 			r.say("run lease taken over from %s, which stopped without releasing it", previous)
 			if err := lock.releaseStateLockOf(ctx, previous); err != nil {
 				return err
@@ -430,6 +433,21 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		rec.Secrets = mergeTargets(current, pending)
 		if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
 			return err
+		}
+	}
+	// A run killed outright may have created tokens its state never
+	// recorded: they are revoked with the replaced ones.
+	if !killedStart.IsZero() {
+		orphans, err := r.orphansOf(ctx, killedStart, after, tfvars)
+		if err != nil {
+			return err
+		}
+		if len(orphans) > 0 {
+			r.say("%d tokens created by the run that stopped, and not in the state: revoked with the replaced ones", len(orphans))
+			rec.Revocations = addRevocations(rec.Revocations, orphans)
+			if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+				return err
+			}
 		}
 	}
 	// Every Secret now holds its token's secret: the replaced tokens go

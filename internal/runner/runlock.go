@@ -35,6 +35,9 @@ type runLock struct {
 
 	host   string // this pod's host name, as the CLI's lock names it
 	holder string // host#random: this run
+	// previousStart is when the run whose expired Lease acquire took over
+	// had started; zero otherwise.
+	previousStart time.Time
 }
 
 func newRunLock(kube kubernetes.Interface, c Config, stateLock string, now func() time.Time, say func(string, ...any)) (*runLock, error) {
@@ -103,6 +106,9 @@ func (l *runLock) acquire(ctx context.Context, wait time.Duration) (string, erro
 			previous := ""
 			if lease.Spec.HolderIdentity != nil {
 				previous = *lease.Spec.HolderIdentity
+			}
+			if previous != "" && lease.Spec.AcquireTime != nil {
+				l.previousStart = lease.Spec.AcquireTime.Time
 			}
 			lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &l.holder, &seconds
 			lease.Spec.AcquireTime, lease.Spec.RenewTime = &now, &now
