@@ -179,8 +179,8 @@ func TestChartRejectsBadValues(t *testing.T) {
 func TestChartJob(t *testing.T) {
 	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "multi-namespace.yaml"))
 	jobs := byKind(objs, "Job")
-	if len(jobs) != 2 {
-		t.Fatalf("%d Jobs, want the apply and the rollback Job", len(jobs))
+	if len(jobs) != 3 {
+		t.Fatalf("%d Jobs, want the apply, the rollback and the test Job", len(jobs))
 	}
 	job := jobs[0]
 	ann := get(job, "metadata", "annotations").(map[string]any)
@@ -378,9 +378,56 @@ func TestChartRollbackAllowsNoRemovals(t *testing.T) {
 			if e["TENANCY_ALLOW_DESTROY"] != "true" || !strings.Contains(e["TENANCY_ALLOWED_REMOVALS"].(string), "team-b") {
 				t.Errorf("upgrade Job %v lost its allowances: %v %v", name, e["TENANCY_ALLOW_DESTROY"], e["TENANCY_ALLOWED_REMOVALS"])
 			}
+		case "test":
+			if e["TENANCY_ALLOW_DESTROY"] != "false" || e["TENANCY_ALLOWED_REMOVALS"] != "[]" || get(j, "spec", "template", "spec", "containers", 0, "args", 0) != "plan" {
+				t.Errorf("test Job %v does more than plan: %v", name, e)
+			}
 		default:
 			t.Errorf("Job %v with hook %v", name, hook)
 		}
+	}
+	// Nor does the schedule ever carry them.
+	crons := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"),
+		setFile(t, "runner:\n  allowDestroy: true\n  allowRemovals: {tenants: [team-b]}\n")), "CronJob")
+	if len(crons) != 1 {
+		t.Fatalf("%d CronJobs, want the reconcile one", len(crons))
+	}
+	job := object{"spec": get(crons[0], "spec", "jobTemplate", "spec")}
+	if e := env(job); e["TENANCY_ALLOW_DESTROY"] != "false" || e["TENANCY_ALLOWED_REMOVALS"] != "[]" ||
+		get(job, "spec", "template", "spec", "containers", 0, "args", 0) != "reconcile" {
+		t.Errorf("the CronJob's runs carry allowances or another mode: %v", e)
+	}
+}
+
+// The schedule is on by default, one run at a time, at a minute of the
+// release's own; it can be set, suspended or turned off.
+func TestChartReconcileSchedule(t *testing.T) {
+	cron := func(name, ns string, extra ...string) object {
+		files := []string{filepath.Join(valuesDir, "minimal.yaml")}
+		for _, v := range extra {
+			files = append(files, setFile(t, v))
+		}
+		crons := byKind(render(t, name, ns, files...), "CronJob")
+		if len(crons) == 0 {
+			return nil
+		}
+		return crons[0]
+	}
+	a, b := cron("tenancy", "tempo"), cron("tenancy", "observability")
+	if a == nil || get(a, "spec", "concurrencyPolicy") != "Forbid" || get(a, "spec", "suspend") != false {
+		t.Fatalf("default CronJob: %v", a)
+	}
+	if get(a, "spec", "schedule") == get(b, "spec", "schedule") {
+		t.Errorf("two releases run at the same minute by default: %v", get(a, "spec", "schedule"))
+	}
+	if got := get(cron("tenancy", "tempo", "reconcile:\n  schedule: \"*/15 * * * *\"\n  suspend: true\n"), "spec"); get(got, "schedule") != "*/15 * * * *" || get(got, "suspend") != true {
+		t.Errorf("schedule and suspend from values: %v", got)
+	}
+	if c := cron("tenancy", "tempo", "reconcile:\n  enabled: false\n"); c != nil {
+		t.Error("reconcile.enabled: false still renders a CronJob")
+	}
+	if _, err := helm(t, "template", "x", chartDir, "-f", filepath.Join(valuesDir, "minimal.yaml"), "-f", setFile(t, "reconcile:\n  schedule: every hour\n")); err == nil {
+		t.Error("a schedule that is not cron was accepted")
 	}
 }
 
@@ -402,14 +449,22 @@ func TestChartRunAsUserOptional(t *testing.T) {
 // Uninstall cleans up only when asked: then a pre-delete Job runs the
 // entrypoint's destroy mode, and is removed once it succeeded.
 func TestChartCleanupOnUninstall(t *testing.T) {
-	if jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml")), "Job"); len(jobs) != 2 {
-		t.Fatalf("%d Jobs by default, want only the apply and rollback Jobs", len(jobs))
+	if jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml")), "Job"); len(jobs) != 3 {
+		t.Fatalf("%d Jobs by default, want only the apply, rollback and test Jobs", len(jobs))
 	}
 	jobs := byKind(render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "runner:\n  cleanupOnUninstall: true\n")), "Job")
-	if len(jobs) != 3 {
-		t.Fatalf("%d Jobs with cleanupOnUninstall, want 3", len(jobs))
+	if len(jobs) != 4 {
+		t.Fatalf("%d Jobs with cleanupOnUninstall, want 4", len(jobs))
 	}
-	d := jobs[2]
+	var d object
+	for _, j := range jobs {
+		if get(j, "metadata", "annotations", "helm.sh/hook") == "pre-delete" {
+			d = j
+		}
+	}
+	if d == nil {
+		t.Fatal("no pre-delete Job with cleanupOnUninstall")
+	}
 	if get(d, "metadata", "annotations", "helm.sh/hook") != "pre-delete" ||
 		get(d, "metadata", "annotations", "helm.sh/hook-delete-policy") != "before-hook-creation,hook-succeeded" ||
 		get(d, "spec", "template", "spec", "containers", 0, "args", 0) != "destroy" {
@@ -433,7 +488,10 @@ func TestChartRBACAndNetworkPolicy(t *testing.T) {
 			if slices.Contains(verbs, "*") || slices.Contains(res, "*") {
 				t.Errorf("role %s/%v grants a wildcard", ns, get(r, "metadata", "name"))
 			}
-			if ns != stateNS && names == nil {
+			// Events can only be created unnamed; the release namespace's
+			// role grants nothing else without names.
+			events := ns == "tempo" && slices.Equal(res, []string{"events"}) && slices.Equal(verbs, []string{"create"})
+			if ns != stateNS && names == nil && !events {
 				t.Errorf("role in %s grants %v on %v without naming the objects", ns, verbs, res)
 			}
 			if ns == "tempo" && slices.Contains(res, "secrets") {

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,30 +145,9 @@ tokens:
 
 	after := strings.Replace(before, "namePrefix: team-a-otel", "namePrefix: team-a-collector", 1)
 	job = e.helmUpgrade(t, e.values(t, after), setFile(t, "runner:\n  allowRemovals:\n    tokens: [team-a-otel]\n"))
-	stop := make(chan struct{})
-	var refusals []string
-	var mu sync.Mutex
-	var consumer sync.WaitGroup
-	consumer.Add(1)
-	go func() {
-		defer consumer.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if r := e.consume("team-a", "tempo-token", "token", "team-a"); r != "" {
-				mu.Lock()
-				refusals = append(refusals, r)
-				mu.Unlock()
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
+	stop := e.consumer("team-a", "tempo-token", "token", "team-a")
 	out, err := e.runJob(t, job)
-	close(stop)
-	consumer.Wait()
+	refusals := stop()
 	if err != nil {
 		t.Fatalf("re-keying run: %v\n%s", err, out)
 	}

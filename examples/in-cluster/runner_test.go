@@ -441,6 +441,40 @@ func (e *runnerEnv) consume(ns, name, key, tenant string) string {
 	return ""
 }
 
+// consumer keeps consuming a token Secret beside the test, as a reading
+// workload would, until the returned function stops it; that function
+// returns what went wrong, in order.
+func (e *runnerEnv) consumer(ns, name, key, tenant string) (stop func() []string) {
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var refusals []string
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if r := e.consume(ns, name, key, tenant); r != "" {
+				mu.Lock()
+				refusals = append(refusals, r)
+				mu.Unlock()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() []string {
+		close(done)
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return refusals
+	}
+}
+
 // writeTraces tries a token on the emulator's data path.
 func (e *runnerEnv) writeTraces(t *testing.T, tenant, secret string) int {
 	t.Helper()
@@ -700,37 +734,14 @@ func runnerScenario(t *testing.T, e *runnerEnv) {
 	// token removed, as the values now say. Meanwhile a consumer keeps
 	// writing with whatever its Secret holds: it never meets a revoked token.
 	job = e.helmUpgrade(t, e.values(t, valuesV2), setFile(t, allowV2))
-	stop := make(chan struct{})
-	refused := make(chan string, 1)
-	var consumer sync.WaitGroup
-	consumer.Add(1)
-	go func() {
-		defer consumer.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if r := e.consume("team-a", "tempo-token", "token", "team-a"); r != "" {
-				select {
-				case refused <- r:
-				default:
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
+	stop := e.consumer("team-a", "tempo-token", "token", "team-a")
 	out, err = e.runJob(t, job)
-	close(stop)
-	consumer.Wait()
+	refusals := stop()
 	if err != nil {
 		t.Fatalf("upgrade run: %v\n%s", err, out)
 	}
-	select {
-	case r := <-refused:
-		t.Errorf("during the rotation a consumer using its Secret's current token was refused: %s\n%s", r, out)
-	default:
+	if len(refusals) > 0 {
+		t.Errorf("during the rotation a consumer using its Secret's current token was refused: %s\n%s", refusals[0], out)
 	}
 	e.noSecrets(t, out)
 	p, err := e.admin.GetAccessPolicy(ctx, "team-a-write")

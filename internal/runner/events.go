@@ -20,6 +20,8 @@ const (
 	ReasonDrift     = "DriftFound"    // Warning: plan mode found changes to make
 	ReasonRefused   = "RunRefused"    // Warning: the values ask for what is not allowed
 	ReasonFailed    = "RunFailed"     // Warning: any other failure
+
+	ReasonRestartFailed = "RestartFailed" // Warning: a workload reading a rotated token could not be restarted
 )
 
 // report is what a run did, for its Events.
@@ -27,6 +29,7 @@ type report struct {
 	create, update, rotate int
 	revoked                int
 	written                int
+	restarted              int
 }
 
 // count adds up a plan's changes to the module's objects.
@@ -48,8 +51,8 @@ func (rep *report) count(p *tfjson.Plan) {
 }
 
 func (rep report) String() string {
-	return fmt.Sprintf("%d created, %d updated, %d tokens rotated (%d replaced tokens revoked), %d token Secrets written",
-		rep.create, rep.update, rep.rotate, rep.revoked, rep.written)
+	return fmt.Sprintf("%d created, %d updated, %d tokens rotated (%d replaced tokens revoked), %d token Secrets written, %d workloads restarted",
+		rep.create, rep.update, rep.rotate, rep.revoked, rep.written, rep.restarted)
 }
 
 // report sends the Event that sums up a run.

@@ -435,6 +435,15 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 	}
+	// Workloads that read their token once take the new one now, while
+	// the one they hold still works.
+	if converging {
+		restarts, err := readRestarts(c.ConfigDir)
+		if err != nil {
+			return err
+		}
+		rep.restarted = r.restartWorkloads(ctx, restarts, changedKeys(before, after))
+	}
 	// A run killed outright may have created tokens its state never
 	// recorded: they are revoked with the replaced ones.
 	if !killedStart.IsZero() {

@@ -121,6 +121,37 @@ ConfigMap could write, decides what the release grants.
 {{- $grants | toJson -}}
 {{- end -}}
 
+{{/*
+Workloads the runner restarts when the token in a Secret key they read is
+replaced, as a JSON list of {namespace, secret, key, kind, name}.
+*/}}
+{{- define "tempo-tenancy.restarts" -}}
+{{- $out := list -}}
+{{- range .Values.tokens -}}
+{{- $secret := .secret -}}
+{{- range .restart -}}
+{{- $out = append $out (dict "namespace" $secret.namespace "secret" $secret.name "key" $secret.key "kind" .kind "name" .name) -}}
+{{- end -}}
+{{- end -}}
+{{- $out | toJson -}}
+{{- end -}}
+
+{{/*
+The workloads the runner may restart in one namespace, as JSON {kind:
+[names]}: those the values' tokens list, nothing read from the cluster.
+*/}}
+{{- define "tempo-tenancy.restartGrants" -}}
+{{- $ns := .namespace -}}
+{{- $grants := dict -}}
+{{- range include "tempo-tenancy.restarts" .root | fromJsonArray -}}
+{{- if eq .namespace $ns -}}
+{{- $names := get $grants .kind | default list -}}
+{{- $_ := set $grants .kind (append $names .name | uniq | sortAlpha) -}}
+{{- end -}}
+{{- end -}}
+{{- $grants | toJson -}}
+{{- end -}}
+
 {{/* The Lease that makes the release's runs take turns. */}}
 {{- define "tempo-tenancy.runLease" -}}
 {{- include "tempo-tenancy.suffixed" (dict "root" . "suffix" "run") -}}
