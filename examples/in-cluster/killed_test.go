@@ -26,6 +26,20 @@ func withEnv(job object, kv ...string) object {
 	return job
 }
 
+// killJob kills a started Job's container outright, as the kernel's OOM
+// killer or a lost node does: its main process and every process of the
+// Job's user, as when its PID 1 dies in its own PID namespace.
+func killJob(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("pkill", "-KILL", "-u", runnerUID).CombinedOutput(); err != nil {
+		t.Logf("pkill: %v %s", err, out)
+	}
+	_ = cmd.Wait()
+}
+
 // TestRunnerRecoversFromAKilledRun: a run killed outright (OOM, eviction,
 // node loss) in the middle of an apply leaves the state locked and cannot
 // release anything. The next run waits for the killed run's lease to
@@ -56,15 +70,7 @@ func TestRunnerRecoversFromAKilledRun(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// The container dies whole: every process of the Job's user, as when
-	// its PID 1 is killed in its own PID namespace.
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("pkill", "-KILL", "-u", runnerUID).CombinedOutput(); err != nil {
-		t.Logf("pkill: %v %s", err, out)
-	}
-	_ = cmd.Wait()
+	killJob(t, cmd)
 	e.emu.Reset()
 	stateLock := fmt.Sprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases/lock-%s", stateNS, stateSecret)
 	code, body := e.kube.Do(t, "GET", stateLock, nil, "")
@@ -142,13 +148,7 @@ accessPolicies:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("pkill", "-KILL", "-u", runnerUID).CombinedOutput(); err != nil {
-		t.Logf("pkill: %v %s", err, out)
-	}
-	_ = cmd.Wait()
+	killJob(t, cmd)
 	e.emu.Reset()
 	lost := e.liveTokens(t)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -87,13 +86,7 @@ func TestRunnerKilledDuringTheRotationOverlap(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("pkill", "-KILL", "-u", runnerUID).CombinedOutput(); err != nil {
-		t.Logf("pkill: %v %s", err, out)
-	}
-	_ = cmd.Wait()
+	killJob(t, cmd)
 	if live := e.liveTokens(t); len(live) <= 3 {
 		t.Fatalf("the run was not killed during the overlap: live tokens %v\n%s", live, buf.String())
 	}

@@ -42,20 +42,33 @@ type secretKey struct{ Namespace, Name, Key string }
 
 func (k secretKey) String() string { return k.Namespace + "/" + k.Name + ":" + k.Key }
 
-// declaredKeys lists the Secret keys the values' tokens are written to,
-// read from the module's variables file.
-func declaredKeys(tfvars []byte) (map[secretKey]bool, error) {
-	var vars struct {
-		Tokens map[string]struct {
-			Secret *struct {
-				Namespace string `json:"namespace"`
-				Name      string `json:"name"`
-				Key       string `json:"key"`
-			} `json:"secret"`
-		} `json:"tokens"`
-	}
+// moduleVars is what the runner reads of the module's variables file.
+type moduleVars struct {
+	AllowedEndpoints []string `json:"allowed_endpoints"`
+	Tokens           map[string]struct {
+		NamePrefix   string `json:"name_prefix"`
+		AccessPolicy string `json:"access_policy"`
+		Secret       *struct {
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+			Key       string `json:"key"`
+		} `json:"secret"`
+	} `json:"tokens"`
+}
+
+func parseVars(tfvars []byte) (moduleVars, error) {
+	var vars moduleVars
 	if err := json.Unmarshal(tfvars, &vars); err != nil {
-		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
+		return vars, fmt.Errorf("terraform.tfvars.json: %w", err)
+	}
+	return vars, nil
+}
+
+// declaredKeys lists the Secret keys the values' tokens are written to.
+func declaredKeys(tfvars []byte) (map[secretKey]bool, error) {
+	vars, err := parseVars(tfvars)
+	if err != nil {
+		return nil, err
 	}
 	out := map[secretKey]bool{}
 	for _, t := range vars.Tokens {
@@ -64,18 +77,6 @@ func declaredKeys(tfvars []byte) (map[secretKey]bool, error) {
 		}
 	}
 	return out, nil
-}
-
-// allowedEndpoints is the provider's allowed_endpoints from the variables
-// file: the admin token goes nowhere else from the runner either.
-func allowedEndpoints(tfvars []byte) ([]string, error) {
-	var vars struct {
-		AllowedEndpoints []string `json:"allowed_endpoints"`
-	}
-	if err := json.Unmarshal(tfvars, &vars); err != nil {
-		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
-	}
-	return vars.AllowedEndpoints, nil
 }
 
 // handoffsIn lists the tokens a plan replaces or revokes whose Secret key
@@ -221,13 +222,13 @@ func (r *Runner) revokePending(ctx context.Context, rec *record, state map[strin
 // adminClient is the runner's own client of the admin API, bound by the
 // provider's allowed_endpoints.
 func (r *Runner) adminClient(tfvars []byte) (*adminapi.Client, error) {
-	endpoints, err := allowedEndpoints(tfvars)
+	vars, err := parseVars(tfvars)
 	if err != nil {
 		return nil, err
 	}
 	return adminapi.New(adminapi.Config{
 		URL: r.Cfg.AdminURL, TokenFile: r.Cfg.AdminTokenFile, CACertFile: r.Cfg.AdminCAFile,
-		AllowedEndpoints: endpoints, UserAgent: "tempo-tenancy-runner",
+		AllowedEndpoints: vars.AllowedEndpoints, UserAgent: "tempo-tenancy-runner",
 	})
 }
 
@@ -244,19 +245,9 @@ const orphanSlack = 5 * time.Minute
 // token's access policy, was created after the killed run started, and is
 // not in the state: nobody else's token, nor one the state holds.
 func (r *Runner) orphansOf(ctx context.Context, since time.Time, state map[string]TokenSecret, tfvars []byte) ([]pendingRevocation, error) {
-	var vars struct {
-		Tokens map[string]struct {
-			NamePrefix   string `json:"name_prefix"`
-			AccessPolicy string `json:"access_policy"`
-			Secret       *struct {
-				Namespace string `json:"namespace"`
-				Name      string `json:"name"`
-				Key       string `json:"key"`
-			} `json:"secret"`
-		} `json:"tokens"`
-	}
-	if err := json.Unmarshal(tfvars, &vars); err != nil {
-		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
+	vars, err := parseVars(tfvars)
+	if err != nil {
+		return nil, err
 	}
 	held := map[string]bool{}
 	for _, ts := range state {

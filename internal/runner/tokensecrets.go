@@ -215,16 +215,9 @@ func (p secretsPhase) writeRotated(ctx context.Context, t Target, key, secret st
 // secretsNamed lists the Secrets the values' tokens name, read from the
 // module's variables file.
 func secretsNamed(tfvars []byte) ([]Target, error) {
-	var vars struct {
-		Tokens map[string]struct {
-			Secret *struct {
-				Namespace string `json:"namespace"`
-				Name      string `json:"name"`
-			} `json:"secret"`
-		} `json:"tokens"`
-	}
-	if err := json.Unmarshal(tfvars, &vars); err != nil {
-		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
+	vars, err := parseVars(tfvars)
+	if err != nil {
+		return nil, err
 	}
 	var ts []Target
 	for _, t := range vars.Tokens {
