@@ -230,3 +230,24 @@ func TestGeneratedFrom(t *testing.T) {
 		t.Error("a prefix ending in _ or - gets no separator")
 	}
 }
+
+// The record keeps what is still to be done about a killed run, and the
+// revocations, across runs.
+func TestRecordKeepsRevocationsAndSweep(t *testing.T) {
+	kube := fake.NewClientset()
+	ctx := context.Background()
+	rec := record{
+		Revocations: []pendingRevocation{{Name: "old-1", Address: `tempo_token.this["a"]`, ReadFrom: "a/s:token"}},
+		SweepSince:  "2026-12-03T20:00:00Z",
+	}
+	if err := writeRecord(ctx, kube, testCfg, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readRecord(ctx, kube, testCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SweepSince != rec.SweepSince || len(got.Revocations) != 1 || got.Revocations[0] != rec.Revocations[0] {
+		t.Errorf("record read back = %+v, want %+v", got, rec)
+	}
+}

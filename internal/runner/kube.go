@@ -102,6 +102,9 @@ type record struct {
 	Secrets     []Target
 	Consents    []usedConsent
 	Revocations []pendingRevocation
+	// SweepSince is when a run killed outright had started, until a later
+	// run has revoked the tokens it may have left (see orphansOf).
+	SweepSince string
 }
 
 // usedConsent is a removal a run made with the values' consent: the same
@@ -146,6 +149,7 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (recor
 			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, consentsKey, err)
 		}
 	}
+	rec.SweepSince = cm.Data[sweepKey]
 	if raw := cm.Data[revocationsKey]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &rec.Revocations); err != nil {
 			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, revocationsKey, err)
@@ -186,7 +190,7 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec r
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"namespace": c.StateNamespace, "name": c.Record,
 			"labels": map[string]string{labelManagedBy: "tempo-tenancy"}},
-		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used), revocationsKey: string(revocations)},
+		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used), revocationsKey: string(revocations), sweepKey: rec.SweepSince},
 	})
 	if err != nil {
 		return err

@@ -279,6 +279,16 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	if err != nil {
 		return err
 	}
+	// What a killed run may have left is looked for until a run gets that
+	// far: a run that fails before does not forget it.
+	if !killedStart.IsZero() {
+		if since, err := time.Parse(time.RFC3339, rec.SweepSince); err != nil || killedStart.Before(since) {
+			rec.SweepSince = killedStart.UTC().Format(time.RFC3339)
+			if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+				return err
+			}
+		}
+	}
 	before, err := r.tokenSecrets(ctx, quiet)
 	if err != nil {
 		return err
@@ -446,17 +456,19 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	}
 	// A run killed outright may have created tokens its state never
 	// recorded: they are revoked with the replaced ones.
-	if !killedStart.IsZero() {
-		orphans, err := r.orphansOf(ctx, killedStart, after, tfvars)
+	if since, err := time.Parse(time.RFC3339, rec.SweepSince); err == nil {
+		orphans, err := r.orphansOf(ctx, since, after, tfvars)
 		if err != nil {
 			return err
 		}
 		if len(orphans) > 0 {
 			r.say("%d tokens created by the run that stopped, and not in the state: revoked with the replaced ones", len(orphans))
-			rec.Revocations = addRevocations(rec.Revocations, orphans)
-			if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
-				return err
-			}
+		}
+		// Listed for revocation, they need no further search.
+		rec.Revocations = addRevocations(rec.Revocations, orphans)
+		rec.SweepSince = ""
+		if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+			return err
 		}
 	}
 	// Every Secret now holds its token's secret: the replaced tokens go

@@ -21,6 +21,7 @@ const (
 	recordKey          = "token-secrets.json"
 	consentsKey        = "consents.json"
 	revocationsKey     = "revocations.json"
+	sweepKey           = "sweep-since"
 	tokenSecretsOutput = "token_secrets"
 )
 
