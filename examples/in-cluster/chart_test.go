@@ -575,6 +575,7 @@ func TestChartGeneratesTerraformVariables(t *testing.T) {
 			NamePrefix   string `json:"name_prefix"`
 			AccessPolicy string `json:"access_policy"`
 			Rotation     string `json:"rotation"`
+			Jitter       string `json:"expire_after_jitter"`
 			Secret       struct{ Namespace, Name, Key string }
 		} `json:"tokens"`
 		CACertFile string `json:"ca_cert_file"`
@@ -592,6 +593,9 @@ func TestChartGeneratesTerraformVariables(t *testing.T) {
 	tok := vars.Tokens["team-b-otel"]
 	if tok.NamePrefix != "team-b-otel" || tok.Secret.Namespace != "team-b" || tok.Secret.Key != "password" {
 		t.Errorf("team-b-otel = %+v", tok)
+	}
+	if b := vars.Tokens["grafana-backup"]; b.Jitter != "48h" {
+		t.Errorf("grafana-backup = %+v, want expire_after_jitter 48h", b)
 	}
 	if vars.CACertFile != "/var/run/secrets/tempo/ca/ca.crt" {
 		t.Errorf("ca_cert_file = %q", vars.CACertFile)

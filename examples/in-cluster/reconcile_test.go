@@ -188,7 +188,7 @@ func TestRunnerReconcile(t *testing.T) {
 	// turns, and both succeed; whichever goes second finds nothing to do.
 	rotating := e.values(t, strings.Replace(reconcileValues,
 		"  - {namePrefix: grafana, accessPolicy: team-a-write, secret: {namespace: grafana, name: tempo-datasource, key: token}}\n",
-		"  - {namePrefix: rot, accessPolicy: team-a-write, expireAfter: 4m, earlyRotationWindow: 230s, secret: {namespace: grafana, name: rotating, key: token},\n"+
+		"  - {namePrefix: rot, accessPolicy: team-a-write, expireAfter: 4m, earlyRotationWindow: 230s, expireAfterJitter: 5s, secret: {namespace: grafana, name: rotating, key: token},\n"+
 			"     restart: [{kind: Deployment, name: reader}]}\n", 1))
 	// A consumer that reads its token once, at start: restarted when the
 	// token is replaced. (No controller runs here: its pod template is what

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ type tokenModel struct {
 
 	ExpireAfter         types.String `tfsdk:"expire_after"`
 	EarlyRotationWindow types.String `tfsdk:"early_rotation_window"`
+	ExpireAfterJitter   types.String `tfsdk:"expire_after_jitter"`
 	ExpiresAt           types.String `tfsdk:"expires_at"`
 	ReadyForRotation    types.Bool   `tfsdk:"ready_for_rotation"`
 	RevokeOnDestroy     types.Bool   `tfsdk:"revoke_on_destroy"`
@@ -162,6 +164,13 @@ func (r *tokenResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				Optional:   true,
 				Validators: []validator.String{durationAtLeastZero()},
 			},
+			"expire_after_jitter": schema.StringAttribute{
+				MarkdownDescription: "Shortens each token's lifetime by a random part of this duration, such as `24h`, so that tokens created together (a fleet installed at once) " +
+					"do not all expire, and rotate, together. Needs `expire_after`, and must be shorter than `expire_after` less `early_rotation_window`, so that no token is made inside its window. " +
+					"Changing it replaces nothing: it applies to the tokens created from then on.",
+				Optional:   true,
+				Validators: []validator.String{durationAtLeastZero()},
+			},
 			"keepers": schema.MapAttribute{
 				MarkdownDescription: "Arbitrary strings whose change replaces the token, as `keepers` in the random provider: a rotation on demand, such as `keepers = { rotation = \"2\" }`, " +
 					"without `replace_triggered_by` and another resource (whose destroy ordering makes plans slow when many tokens rotate at once). " +
@@ -233,6 +242,18 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if set(c.EarlyRotationWindow) && c.ExpireAfter.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("early_rotation_window"), "early_rotation_window needs expire_after",
 			"The window is counted back from an expiration that expire_after sets; set expire_after, such as \"720h\".")
+	}
+	if set(c.ExpireAfterJitter) && c.ExpireAfter.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("expire_after_jitter"), "expire_after_jitter needs expire_after",
+			"The jitter shortens the lifetime expire_after sets; set expire_after, such as \"720h\".")
+	}
+	if jitter, lifetime, ok := knownDurations(c.ExpireAfterJitter, c.ExpireAfter); ok {
+		window, _, _ := knownDurations(c.EarlyRotationWindow, c.ExpireAfter)
+		if jitter >= lifetime-window {
+			resp.Diagnostics.AddAttributeError(path.Root("expire_after_jitter"), "expire_after_jitter is too long",
+				fmt.Sprintf("A jitter of %s could make a token expire %s after it is created, inside its early rotation window (%s): make it shorter than expire_after less early_rotation_window (%s).",
+					jitter, lifetime-jitter, window, lifetime-window))
+		}
 	}
 	if window, lifetime, ok := knownDurations(c.EarlyRotationWindow, c.ExpireAfter); ok && window >= lifetime {
 		resp.Diagnostics.AddAttributeError(path.Root("early_rotation_window"), "early_rotation_window is not shorter than expire_after",
@@ -551,6 +572,16 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("expire_after"), "Invalid expire_after", err.Error())
 			return
+		}
+		if !plan.ExpireAfterJitter.IsNull() {
+			jitter, err := time.ParseDuration(plan.ExpireAfterJitter.ValueString())
+			if err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("expire_after_jitter"), "Invalid expire_after_jitter", err.Error())
+				return
+			}
+			if jitter > 0 {
+				lifetime -= mathrand.N(jitter) //nolint:gosec // spreads expirations; nothing secret depends on it
+			}
 		}
 		want.Expiration = r.data.now().Add(lifetime).UTC().Truncate(time.Second).Format(time.RFC3339)
 	}

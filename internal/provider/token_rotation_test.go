@@ -28,6 +28,8 @@ func TestAccTokenRotationSettingsRefused(t *testing.T) {
 		{"window too long", `name_prefix = "c"` + "\n" + `expire_after = "24h"` + "\n" + `early_rotation_window = "24h"`, `(?s)not shorter than expire_after`},
 		{"bad duration", `name_prefix = "c"` + "\n" + `expire_after = "a month"`, `(?s)Invalid expire_after`},
 		{"left forever", `name_prefix = "c"` + "\n" + `revoke_on_destroy = false`, `(?s)would never stop working.*expiration or expire_after`},
+		{"jitter alone", `name_prefix = "c"` + "\n" + `expire_after_jitter = "24h"`, `(?s)expire_after_jitter needs expire_after`},
+		{"jitter into the window", `name_prefix = "c"` + "\n" + `expire_after = "720h"` + "\n" + `early_rotation_window = "168h"` + "\n" + `expire_after_jitter = "552h"`, `(?s)expire_after_jitter is too long.*shorter than\s+expire_after\s+less\s+early_rotation_window`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,5 +242,45 @@ resource "tempo_token" "w" {
 				},
 			},
 		},
+	})
+}
+
+// Tokens created together with a jitter do not expire together: each
+// lifetime is shortened by a random part of it, never into the window.
+func TestAccTokenExpireAfterJitter(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := env.ProviderConfig() + tokenBase + `
+resource "tempo_token" "w" {
+  count                 = 6
+  name_prefix           = "collector-${count.index}"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  expire_after_jitter   = "48h"
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			Check: func(s *terraform.State) error {
+				seen := map[string]bool{}
+				for i := range 6 {
+					at := attr(s, fmt.Sprintf("tempo_token.w.%d", i), "expires_at")
+					exp, err := time.Parse(time.RFC3339, at)
+					if err != nil {
+						return err
+					}
+					if d := exp.Sub(env.Now()); d < 672*time.Hour-time.Minute || d > 720*time.Hour {
+						return fmt.Errorf("token %d expires %s from now, want between 672h and 720h", i, d)
+					}
+					seen[at] = true
+				}
+				if len(seen) < 2 {
+					return fmt.Errorf("six tokens created together all expire at %v", seen)
+				}
+				return nil
+			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		}},
 	})
 }

@@ -66,6 +66,9 @@ variable "tokens" {
     expire_after  = optional(string)
     # A run within this window before expiry rotates the token.
     early_rotation_window = optional(string)
+    # Shortens each token's lifetime by a random part of this, so that
+    # tokens created together do not rotate together.
+    expire_after_jitter = optional(string)
     rotation              = optional(string, "")
     secret = object({
       namespace = string
@@ -126,6 +129,7 @@ resource "tempo_token" "this" {
 
   expire_after          = each.value.expire_after
   early_rotation_window = each.value.early_rotation_window
+  expire_after_jitter   = each.value.expire_after_jitter
 
   # Changing a token's rotation value replaces the token: a new secret,
   # under a new name when name_prefix is used.

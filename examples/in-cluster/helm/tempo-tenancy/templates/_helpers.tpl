@@ -193,6 +193,7 @@ The workloads the runner may restart in one namespace, as JSON {kind:
 {{- if .expiration -}}{{- $_ := set $t "expiration" .expiration -}}{{- end -}}
 {{- if .expireAfter -}}{{- $_ := set $t "expire_after" .expireAfter -}}{{- end -}}
 {{- if .earlyRotationWindow -}}{{- $_ := set $t "early_rotation_window" .earlyRotationWindow -}}{{- end -}}
+{{- if .expireAfterJitter -}}{{- $_ := set $t "expire_after_jitter" .expireAfterJitter -}}{{- end -}}
 {{- $_ := set $tokens $key $t -}}
 {{- end -}}
 {{- include "tempo-tenancy.checkCollisions" . -}}
