@@ -187,7 +187,12 @@ func (r *Runner) revokePending(ctx context.Context, rec *record, state map[strin
 	if err != nil {
 		return 0, fmt.Errorf("revoking the replaced tokens: %w", err)
 	}
+	// A token never tried (the run stopped first) is not revoked: it
+	// stays listed.
 	errs := make([]error, len(todo))
+	for i := range errs {
+		errs[i] = errors.New("not tried: the run stopped first")
+	}
 	_ = each(ctx, len(todo), func(ctx context.Context, i int) error {
 		err := admin.DeleteToken(ctx, todo[i].Name, 0)
 		if errors.Is(err, adminapi.ErrNotFound) {

@@ -251,3 +251,19 @@ func TestRecordKeepsRevocationsAndSweep(t *testing.T) {
 		t.Errorf("record read back = %+v, want %+v", got, rec)
 	}
 }
+
+// A run stopped while it revokes forgets none of the tokens it did not
+// get to.
+func TestRevokePendingStoppedKeepsTheRest(t *testing.T) {
+	r, _, admin, _ := revokeEnv(t, "old-1", "old-2")
+	rec := record{Revocations: []pendingRevocation{{Name: "old-1"}, {Name: "old-2"}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := r.revokePending(ctx, &rec, nil, []byte(`{"allowed_endpoints": ["127.0.0.0/8"]}`), false)
+	if err == nil || n != 0 {
+		t.Fatalf("revokePending with the run stopped = %d, %v", n, err)
+	}
+	if len(rec.Revocations) != 2 || !active(t, admin, "old-1") || !active(t, admin, "old-2") {
+		t.Errorf("tokens not tried left the record: %+v", rec.Revocations)
+	}
+}
