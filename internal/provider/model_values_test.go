@@ -31,6 +31,8 @@ func TestModelValuesMatchReflection(t *testing.T) {
 	realms, _ := types.SetValue(realmType, []attr.Value{realm})
 	scopes, _ := types.SetValue(types.StringType, []attr.Value{types.StringValue("traces:read")})
 
+	keepers, _ := types.MapValue(types.StringType, map[string]attr.Value{"rotation": types.StringValue("2")})
+
 	type plainTenant tenantModel
 	type plainPolicy accessPolicyModel
 	type plainToken tokenModel
@@ -49,7 +51,8 @@ func TestModelValuesMatchReflection(t *testing.T) {
 			tokenModel{Name: types.StringUnknown(), NamePrefix: types.StringValue("k"), DisplayName: types.StringNull(), AccessPolicy: types.StringValue("p"),
 				Expiration: types.StringValue("2030-01-01T00:00:00Z"), Token: types.StringUnknown(), Status: types.StringUnknown(), CreatedAt: types.StringUnknown(),
 				ExpireAfter: types.StringNull(), EarlyRotationWindow: types.StringNull(), ExpiresAt: types.StringUnknown(),
-				ReadyForRotation: types.BoolValue(false), RevokeOnDestroy: types.BoolValue(true)},
+				ReadyForRotation: types.BoolValue(false), RevokeOnDestroy: types.BoolValue(true),
+				Keepers: keepers, ExpireAfterJitter: types.StringNull()},
 			nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
