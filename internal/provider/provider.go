@@ -71,6 +71,7 @@ type providerModel struct {
 	Timeout            types.String `tfsdk:"timeout"`
 	MaxRetries         types.Int64  `tfsdk:"max_retries"`
 	AllowedEndpoints   types.List   `tfsdk:"allowed_endpoints"`
+	RotationHold       types.Set    `tfsdk:"rotation_hold"`
 }
 
 func (p *tempoProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -165,6 +166,13 @@ func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					listvalidator.ValueStringsAre(endpointEntry()),
 				},
 			},
+			"rotation_hold": schema.SetAttribute{
+				MarkdownDescription: "Names of tokens whose rotation, though due (`ready_for_rotation`), this plan leaves for a later one, each with a warning. " +
+					"A runner that bounds the rotations of one run sets it, holding the tokens that expire last. " +
+					"A token found expired is replaced whatever this says, and changes that replace a token for another reason are not held.",
+				Optional:    true,
+				ElementType: types.StringType,
+			},
 		},
 	}
 }
@@ -174,6 +182,8 @@ func (p *tempoProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 type providerData struct {
 	client *adminapi.Client
 	now    func() time.Time
+	// hold names the tokens whose due rotation waits for a later plan.
+	hold map[string]bool
 
 	clusterOnce sync.Once
 	cluster     string
@@ -221,6 +231,7 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		"ca_cert_file": m.CACertFile, "ca_cert_pem": m.CACertPEM, "client_cert_file": m.ClientCertFile,
 		"client_key_file": m.ClientKeyFile, "insecure_skip_verify": m.InsecureSkipVerify,
 		"timeout": m.Timeout, "max_retries": m.MaxRetries, "allowed_endpoints": m.AllowedEndpoints,
+		"rotation_hold": m.RotationHold,
 	} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(attr), "Provider setting not known yet",
@@ -309,6 +320,14 @@ func (p *tempoProvider) Configure(ctx context.Context, req provider.ConfigureReq
 				"Give the CA in ca_cert_file or ca_cert_pem instead.")
 	}
 	data := &providerData{client: client, now: p.now, cluster: stringOr(m.Cluster, os.Getenv(EnvCluster))}
+	if !m.RotationHold.IsNull() {
+		var names []string
+		resp.Diagnostics.Append(m.RotationHold.ElementsAs(ctx, &names, false)...)
+		data.hold = make(map[string]bool, len(names))
+		for _, n := range names {
+			data.hold[n] = true
+		}
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data

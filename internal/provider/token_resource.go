@@ -323,6 +323,12 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			resp.RequiresReplace.Append(path.Root("keepers"))
 		}
 		due := !adopting && r.rotationDue(ctx, plan, state, req.Private)
+		if due && r.held(ctx, state, req.Private) {
+			due = false
+			resp.Diagnostics.AddAttributeWarning(path.Root("ready_for_rotation"), fmt.Sprintf("Rotation of token %q is held", state.Name.ValueString()),
+				fmt.Sprintf("It is due for rotation (it expires at %s), and the provider's rotation_hold names it: this plan keeps it, and a later one rotates it.",
+					state.ExpiresAt.ValueString()))
+		}
 		// What destroying the replaced token does is what its state says:
 		// with create_before_destroy it is destroyed from its own state,
 		// after its replacement exists, with nothing of this plan. So a
@@ -468,6 +474,16 @@ func (r *tokenResource) rotationDue(ctx context.Context, plan, state tokenModel,
 	}
 	window, err := time.ParseDuration(state.EarlyRotationWindow.ValueString())
 	return err == nil && !at.Before(exp.Add(-window))
+}
+
+// held reports whether rotation_hold defers the token's rotation. A token
+// found expired is never held: it no longer works.
+func (r *tokenResource) held(ctx context.Context, state tokenModel, p privateReader) bool {
+	if r.data == nil || !r.data.hold[state.Name.ValueString()] {
+		return false
+	}
+	exp, err := time.Parse(time.RFC3339, state.ExpiresAt.ValueString())
+	return err == nil && readAt(ctx, p, r.data.now).Before(exp)
 }
 
 // readAtKey holds, in private state, when the token was last read from

@@ -1,12 +1,14 @@
 package provider_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -282,5 +284,104 @@ resource "tempo_token" "w" {
 			},
 			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		}},
+	})
+}
+
+// lazyList is a list variable read when a step writes its variables, so a
+// later step can name what an earlier one created.
+type lazyList struct{ values *[]string }
+
+func (l lazyList) MarshalJSON() ([]byte, error) { return json.Marshal(*l.values) }
+
+// rotation_hold keeps a due rotation for a later plan, and never keeps a
+// token that has expired.
+func TestAccTokenRotationHold(t *testing.T) {
+	env := acctest.Start(t)
+	cfg := `
+variable "hold" {
+  type = list(string)
+}
+provider "tempo" {
+  url           = ` + fmt.Sprintf("%q", env.URL) + `
+  token         = ` + fmt.Sprintf("%q", acctest.AdminToken) + `
+  cluster       = ` + fmt.Sprintf("%q", acctest.Cluster) + `
+  rotation_hold = var.hold
+}
+` + tokenBase + `
+resource "tempo_token" "a" {
+  name_prefix           = "collector-a"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+resource "tempo_token" "b" {
+  name_prefix           = "collector-b"
+  access_policy         = tempo_access_policy.write_a.name
+  expire_after          = "720h"
+  early_rotation_window = "168h"
+  lifecycle {
+    create_before_destroy = true
+  }
+}`
+	var hold, names []string
+	vars := config.Variables{"hold": lazyList{&hold}}
+	keep := func(s *terraform.State) error {
+		names = []string{attr(s, "tempo_token.a", "name"), attr(s, "tempo_token.b", "name")}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.Factories(),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigVariables: vars, Check: keep},
+			{
+				// Both inside their window; a's rotation is held.
+				PreConfig:       func() { env.Advance(560 * time.Hour); hold = []string{names[0]} },
+				Config:          cfg,
+				ConfigVariables: vars,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.a", plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction("tempo_token.b", plancheck.ResourceActionCreateBeforeDestroy),
+					},
+				},
+				Check: func(s *terraform.State) error {
+					if got := attr(s, "tempo_token.a", "name"); got != names[0] {
+						return fmt.Errorf("the held token was rotated: %s, was %s", got, names[0])
+					}
+					if got := attr(s, "tempo_token.b", "name"); got == names[1] {
+						return fmt.Errorf("the token not held was not rotated")
+					}
+					return nil
+				},
+			},
+			{
+				// Held still, a is rotated once the hold is lifted.
+				PreConfig:       func() { hold = nil },
+				Config:          cfg,
+				ConfigVariables: vars,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.a", plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectResourceAction("tempo_token.b", plancheck.ResourceActionNoop),
+					},
+				},
+				Check: keep,
+			},
+			{
+				// A held token found expired is replaced all the same.
+				PreConfig:       func() { env.Advance(721 * time.Hour); hold = names },
+				Config:          cfg,
+				ConfigVariables: vars,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tempo_token.a", plancheck.ResourceActionCreateBeforeDestroy),
+						plancheck.ExpectResourceAction("tempo_token.b", plancheck.ResourceActionCreateBeforeDestroy),
+					},
+				},
+			},
+		},
 	})
 }
