@@ -78,6 +78,10 @@ type Config struct {
 	AdoptSecrets    bool // TENANCY_ADOPT_SECRETS
 	RotationOverlap time.Duration
 	LockTimeout     string // TENANCY_LOCK_TIMEOUT, the CLI's -lock-timeout
+	// MaxRotations bounds the tokens one run rotates; 0 is no bound
+	// (TENANCY_MAX_ROTATIONS). The rest wait for a later run, unless in
+	// the second half of their window.
+	MaxRotations int
 
 	// Timings stamps every progress line with the time (TENANCY_TIMINGS).
 	Timings bool
@@ -146,6 +150,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if kind, name, ok := strings.Cut(c.EventObject, "/"); c.EventObject != "" && (!ok || (kind != "Job" && kind != "CronJob") || name == "") {
 		return c, fmt.Errorf("TENANCY_EVENT_OBJECT must be Job/<name> or CronJob/<name>, got %q", c.EventObject)
+	}
+	if v := strings.TrimSpace(getenv("TENANCY_MAX_ROTATIONS")); v != "" {
+		if c.MaxRotations, err = strconv.Atoi(v); err != nil || c.MaxRotations < 0 {
+			return c, fmt.Errorf("TENANCY_MAX_ROTATIONS must be a whole number, 0 for no bound, got %q", v)
+		}
 	}
 	if v := getenv("TENANCY_ALLOWED_REMOVALS"); v != "" {
 		if err := json.Unmarshal([]byte(v), &c.AllowedRemovals); err != nil {

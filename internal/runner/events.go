@@ -27,6 +27,7 @@ const (
 // report is what a run did, for its Events.
 type report struct {
 	create, update, rotate int
+	held                   int
 	revoked                int
 	written                int
 	restarted              int
@@ -67,8 +68,9 @@ func (r *Runner) report(ctx context.Context, mode Mode, rep report, err error) {
 	case err != nil:
 		r.event(ctx, corev1.EventTypeWarning, ReasonFailed, "%s: %s", mode, err.Error())
 	default:
-		if rep.rotate > 0 || rep.revoked > 0 {
-			r.event(ctx, corev1.EventTypeNormal, ReasonRotated, "%s: %d tokens rotated, %d replaced tokens revoked after the overlap", mode, rep.rotate, rep.revoked)
+		if rep.rotate > 0 || rep.revoked > 0 || rep.held > 0 {
+			r.event(ctx, corev1.EventTypeNormal, ReasonRotated, "%s: %d tokens rotated, %d replaced tokens revoked after the overlap, %d due rotations held for a later run (runner.maxRotationsPerRun)",
+				mode, rep.rotate, rep.revoked, rep.held)
 		}
 		if mode == ModeReconcile && rep.create+rep.update > 0 {
 			r.event(ctx, corev1.EventTypeNormal, ReasonRepaired, "%s: the admin API had drifted from the values: %d created, %d updated", mode, rep.create, rep.update)

@@ -327,6 +327,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 
 	var consented []planRemoval
 	var handoffs []pendingRevocation
+	var hold []dueRotation
 	if converging && changes {
 		plan, err := quiet.ShowPlanFile(ctx, planFile)
 		if err := cli("reading the saved plan", err); err != nil {
@@ -355,9 +356,20 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if err != nil {
 			return err
 		}
-		handoffs = handoffsIn(plan, before, declared)
+		hold = toHold(rotationsIn(plan), c.MaxRotations, planTime(plan, r.Now()))
+		handoffs = withoutHeld(handoffsIn(plan, before, declared), hold)
+		rep.rotate -= len(hold)
+		rep.held = len(hold)
 	}
 
+	if len(hold) > 0 {
+		r.say("%d tokens due for rotation wait for a later run (runner.maxRotationsPerRun is %d): those that expire last", len(hold), c.MaxRotations)
+		file, err := writeHold(scratch, hold)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, tfexec.VarFile(file))
+	}
 	if len(handoffs) > 0 {
 		// Listed before they leave the state: from here on, a run that
 		// stops leaves them to the next, never live and unmanaged.
@@ -369,7 +381,9 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if err := r.stateRm(ctx, tfPath, module, handoffs); err != nil {
 			return err
 		}
-		r.say("%s plan, without the replaced tokens", tfName)
+	}
+	if len(handoffs) > 0 || len(hold) > 0 {
+		r.say("%s plan, without the replaced tokens and with the held ones kept", tfName)
 		changes, err = loud.Plan(ctx, opts...)
 		if err := cli("plan", err); err != nil {
 			return err

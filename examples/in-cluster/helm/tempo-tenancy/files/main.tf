@@ -79,9 +79,18 @@ variable "tokens" {
   default = {}
 }
 
+# The runner sets this, in a variables file of its own, to the tokens whose
+# due rotation waits for a later run (runner.maxRotationsPerRun).
+variable "rotation_hold" {
+  type     = list(string)
+  default  = []
+  nullable = false
+}
+
 provider "tempo" {
   ca_cert_file      = var.ca_cert_file
   allowed_endpoints = var.allowed_endpoints
+  rotation_hold     = var.rotation_hold
 }
 
 resource "tempo_tenant" "this" {

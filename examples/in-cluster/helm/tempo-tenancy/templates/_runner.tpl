@@ -173,6 +173,8 @@ template:
             value: {{ .Values.runner.adoptExistingSecrets | default false | quote }}
           - name: TENANCY_ROTATION_OVERLAP
             value: {{ .Values.runner.rotationOverlapSeconds | default 0 | quote }}
+          - name: TENANCY_MAX_ROTATIONS
+            value: {{ .Values.runner.maxRotationsPerRun | default 0 | quote }}
           - name: TENANCY_LOCK_TIMEOUT
             value: {{ .Values.runner.lockTimeout | default "300s" | quote }}
           - name: TENANCY_WAIT_SECONDS
