@@ -74,8 +74,11 @@ type Config struct {
 	AllowedRemovals []string // TENANCY_ALLOWED_REMOVALS, a JSON list of addresses
 	// ConsentID names the consent AllowDestroy and AllowedRemovals give
 	// (TENANCY_CONSENT_ID): a consent removes an object once.
-	ConsentID       string
-	AdoptSecrets    bool // TENANCY_ADOPT_SECRETS
+	ConsentID    string
+	AdoptSecrets bool // TENANCY_ADOPT_SECRETS
+	// AdoptExisting imports every object the values declare that the
+	// admin API has and the state lacks (TENANCY_ADOPT_EXISTING).
+	AdoptExisting   bool
 	RotationOverlap time.Duration
 	LockTimeout     string // TENANCY_LOCK_TIMEOUT, the CLI's -lock-timeout
 	// MaxRotations bounds the tokens one run rotates; 0 is no bound
@@ -134,6 +137,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.AdoptSecrets, err = flag(getenv, "TENANCY_ADOPT_SECRETS"); err != nil {
+		return c, err
+	}
+	if c.AdoptExisting, err = flag(getenv, "TENANCY_ADOPT_EXISTING"); err != nil {
 		return c, err
 	}
 	if c.WaitForAdminAPI, err = seconds(getenv, "TENANCY_WAIT_SECONDS", 0); err != nil {

@@ -28,6 +28,7 @@ const (
 type report struct {
 	create, update, rotate int
 	held                   int
+	adopted                int
 	revoked                int
 	written                int
 	restarted              int
@@ -37,7 +38,8 @@ type report struct {
 func (rep *report) count(p *tfjson.Plan) {
 	rep.create, rep.update, rep.rotate = 0, 0, 0
 	for _, rc := range p.ResourceChanges {
-		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !strings.HasPrefix(rc.Type, "tempo_") || rc.DeposedKey != "" {
+		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !strings.HasPrefix(rc.Type, "tempo_") || rc.DeposedKey != "" ||
+			rc.Change.Importing != nil {
 			continue
 		}
 		switch a := rc.Change.Actions; {
@@ -52,8 +54,8 @@ func (rep *report) count(p *tfjson.Plan) {
 }
 
 func (rep report) String() string {
-	return fmt.Sprintf("%d created, %d updated, %d tokens rotated (%d replaced tokens revoked), %d token Secrets written, %d workloads restarted",
-		rep.create, rep.update, rep.rotate, rep.revoked, rep.written, rep.restarted)
+	return fmt.Sprintf("%d adopted, %d created, %d updated, %d tokens rotated (%d replaced tokens revoked), %d token Secrets written, %d workloads restarted",
+		rep.adopted, rep.create, rep.update, rep.rotate, rep.revoked, rep.written, rep.restarted)
 }
 
 // report sends the Event that sums up a run.

@@ -44,8 +44,12 @@ func (k secretKey) String() string { return k.Namespace + "/" + k.Name + ":" + k
 
 // moduleVars is what the runner reads of the module's variables file.
 type moduleVars struct {
-	AllowedEndpoints []string `json:"allowed_endpoints"`
+	AllowedEndpoints []string                   `json:"allowed_endpoints"`
+	Tenants          map[string]json.RawMessage `json:"tenants"`
+	AccessPolicies   map[string]json.RawMessage `json:"access_policies"`
+	Adopt            adoptions                  `json:"adopt"`
 	Tokens           map[string]struct {
+		Name         string `json:"name"`
 		NamePrefix   string `json:"name_prefix"`
 		AccessPolicy string `json:"access_policy"`
 		Secret       *struct {

@@ -307,6 +307,27 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 
 	planFile := filepath.Join(scratch, "tfplan")
 	opts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.LockTimeout(c.LockTimeout)}
+	if c.AdoptExisting && mode != ModeDestroy {
+		adopt, unsure, err := r.existingToAdopt(ctx, tfvars, before, rec.Revocations)
+		if err != nil {
+			return err
+		}
+		r.say("runner.adoptExisting: importing what the values declare and the admin API has, unless the state holds it: %d tenants, %d access policies, %d tokens",
+			len(adopt.Tenants), len(adopt.AccessPolicies), len(adopt.Tokens))
+		if len(unsure) > 0 {
+			// Listed before anything is created, as handed-off tokens are.
+			rec.Revocations = addRevocations(rec.Revocations, unsure)
+			if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+				return err
+			}
+			r.say("%d live tokens of entries with more than one candidate are not adopted: those entries get new tokens, and these are revoked after the overlap", len(unsure))
+		}
+		file, err := writeAdopt(scratch, adopt)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, tfexec.VarFile(file))
+	}
 	if mode == ModeDestroy {
 		r.say("%s plan -destroy", tfName)
 		opts = append(opts, tfexec.Destroy(true))
@@ -334,6 +355,12 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 		rep.count(plan)
+		if n, replaced := importsIn(plan); len(replaced) > 0 {
+			return &Refusal{Msg: "the plan would replace tokens as it adopts them, revoking them at once with no overlap for their consumers:\n" + strings.Join(replaced, "\n") +
+				"\nnothing was applied. Adopt them first with values that match what they are (access policy, display name, name or a namePrefix their name begins with); the plan above shows what differs. Change the values in a later upgrade, which replaces them with an overlap"}
+		} else {
+			rep.adopted = n
+		}
 		if removals := removalsIn(plan); mode == ModeReconcile && len(removals) > 0 {
 			var what []string
 			for _, rm := range removals {
@@ -490,6 +517,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	if rep.revoked, err = r.revokePending(ctx, &rec, after, tfvars, mode != ModeDestroy); err != nil {
 		return err
 	}
+	r.say("%s", rep)
 	r.say("done")
 	return nil
 }

@@ -493,7 +493,7 @@ func TestKeyNameInState(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{"TENANCY_WORK_DIR": "/w", "TENANCY_ALLOWED_REMOVALS": `["a","b"]`, "TENANCY_ALLOW_DESTROY": "true", "TENANCY_ROTATION_OVERLAP": "5",
-		"TENANCY_RUN_LEASE": "rel-run", "TENANCY_CONSENT_ID": "second", "TENANCY_MAX_ROTATIONS": "200"}
+		"TENANCY_RUN_LEASE": "rel-run", "TENANCY_CONSENT_ID": "second", "TENANCY_MAX_ROTATIONS": "200", "TENANCY_ADOPT_EXISTING": "true"}
 	get := func(k string) string { return env[k] }
 	c, err := ConfigFromEnv(get)
 	if err != nil {
@@ -501,10 +501,10 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if c.TF != "tofu" || c.ScratchDir != "/w" || !c.AllowDestroy || !slices.Equal(c.AllowedRemovals, []string{"a", "b"}) ||
 		c.RotationOverlap != 5*time.Second || c.LockTimeout != "120s" || c.RunLease != "rel-run" || c.RunLeaseDuration != time.Minute ||
-		c.ConsentID != "second" || c.MaxRotations != 200 {
+		c.ConsentID != "second" || c.MaxRotations != 200 || !c.AdoptExisting {
 		t.Errorf("config %+v", c)
 	}
-	for k, v := range map[string]string{"TENANCY_ALLOWED_REMOVALS": `"a"`, "TENANCY_ALLOW_DESTROY": "yes", "TENANCY_WAIT_SECONDS": "-1", "TENANCY_RUN_LEASE_SECONDS": "1", "TENANCY_MAX_ROTATIONS": "-5"} {
+	for k, v := range map[string]string{"TENANCY_ALLOWED_REMOVALS": `"a"`, "TENANCY_ALLOW_DESTROY": "yes", "TENANCY_WAIT_SECONDS": "-1", "TENANCY_RUN_LEASE_SECONDS": "1", "TENANCY_MAX_ROTATIONS": "-5", "TENANCY_ADOPT_EXISTING": "yes"} {
 		bad := map[string]string{k: v}
 		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: %v", k, v, err)

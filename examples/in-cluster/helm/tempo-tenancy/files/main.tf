@@ -6,7 +6,7 @@
 # TEMPO_CLUSTER from the Job's environment.
 
 terraform {
-  required_version = ">= 1.6.0"
+  required_version = ">= 1.7.0"
   required_providers {
     tempo = {
       source = "tempo-tenancy/tempo"
@@ -77,6 +77,40 @@ variable "tokens" {
     })
   }))
   default = {}
+}
+
+# Existing objects to import instead of creating: tenants and access
+# policies by name, tokens by the key of var.tokens to the existing token's
+# name. An import into an address the state already holds is a no-op, so an
+# entry may stay after its object was adopted. With runner.adoptExisting the
+# runner adds, in a variables file of its own, every declared object the
+# admin API already has.
+variable "adopt" {
+  type = object({
+    tenants         = optional(set(string), [])
+    access_policies = optional(set(string), [])
+    tokens          = optional(map(string), {})
+  })
+  default  = {}
+  nullable = false
+}
+
+import {
+  for_each = var.adopt.tenants
+  to       = tempo_tenant.this[each.key]
+  id       = each.key
+}
+
+import {
+  for_each = var.adopt.access_policies
+  to       = tempo_access_policy.this[each.key]
+  id       = each.key
+}
+
+import {
+  for_each = var.adopt.tokens
+  to       = tempo_token.this[each.key]
+  id       = each.value
 }
 
 # The runner sets this, in a variables file of its own, to the tokens whose

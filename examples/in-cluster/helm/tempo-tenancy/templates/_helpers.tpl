@@ -164,12 +164,14 @@ The workloads the runner may restart in one namespace, as JSON {kind:
 
 {{/* terraform.tfvars.json of the tenancy module, from the values. */}}
 {{- define "tempo-tenancy.tfvars" -}}
+{{- $adoptTenants := list -}}{{- $adoptPolicies := list -}}{{- $adoptTokens := dict -}}
 {{- $tenants := dict -}}
 {{- range .Values.tenants -}}
 {{- if hasKey $tenants .name -}}{{- fail (printf "tenants: %q is listed twice" .name) -}}{{- end -}}
 {{- $t := dict "status" (.status | default "active") -}}
 {{- if .displayName -}}{{- $_ := set $t "display_name" .displayName -}}{{- end -}}
 {{- $_ := set $tenants .name $t -}}
+{{- if .adopt -}}{{- $adoptTenants = append $adoptTenants .name -}}{{- end -}}
 {{- end -}}
 {{- $policies := dict -}}
 {{- range .Values.accessPolicies -}}
@@ -181,6 +183,7 @@ The workloads the runner may restart in one namespace, as JSON {kind:
 {{- $p := dict "scopes" .scopes "realms" $realms "status" (.status | default "active") -}}
 {{- if .displayName -}}{{- $_ := set $p "display_name" .displayName -}}{{- end -}}
 {{- $_ := set $policies .name $p -}}
+{{- if .adopt -}}{{- $adoptPolicies = append $adoptPolicies .name -}}{{- end -}}
 {{- end -}}
 {{- $tokens := dict -}}
 {{- range .Values.tokens -}}
@@ -195,6 +198,15 @@ The workloads the runner may restart in one namespace, as JSON {kind:
 {{- if .earlyRotationWindow -}}{{- $_ := set $t "early_rotation_window" .earlyRotationWindow -}}{{- end -}}
 {{- if .expireAfterJitter -}}{{- $_ := set $t "expire_after_jitter" .expireAfterJitter -}}{{- end -}}
 {{- $_ := set $tokens $key $t -}}
+{{- if and (kindIs "string" .adopt) .name (ne .adopt .name) -}}
+{{- fail (printf "tokens: %q has name %q and adopt %q; a token with name adopts the token of that name (adopt: true)" $key .name .adopt) -}}
+{{- else if kindIs "string" .adopt -}}
+{{- $_ := set $adoptTokens $key .adopt -}}
+{{- else if and .adopt .name -}}
+{{- $_ := set $adoptTokens $key .name -}}
+{{- else if .adopt -}}
+{{- fail (printf "tokens: %q has namePrefix and adopt: true; name the existing token to adopt, adopt: <its name>" $key) -}}
+{{- end -}}
 {{- end -}}
 {{- include "tempo-tenancy.checkCollisions" . -}}
 {{- if and .Values.state.encryption.enabled (gt (len .Values.tokens) 500) -}}
@@ -204,6 +216,9 @@ The workloads the runner may restart in one namespace, as JSON {kind:
 {{- fail "state.encryption.keySecret.name is required: the state holds every token secret and is encrypted with a passphrase (16 characters or more) from a Secret in the release namespace; create one (see values.yaml) or, knowingly, set state.encryption.enabled: false" -}}
 {{- end -}}
 {{- $vars := dict "tenants" $tenants "access_policies" $policies "tokens" $tokens -}}
+{{- if or $adoptTenants $adoptPolicies $adoptTokens -}}
+{{- $_ := set $vars "adopt" (dict "tenants" $adoptTenants "access_policies" $adoptPolicies "tokens" $adoptTokens) -}}
+{{- end -}}
 {{- if .Values.adminApi.caSecret.name -}}{{- $_ := set $vars "ca_cert_file" "/var/run/secrets/tempo/ca/ca.crt" -}}{{- end -}}
 {{- if .Values.adminApi.allowedEndpoints -}}{{- $_ := set $vars "allowed_endpoints" .Values.adminApi.allowedEndpoints -}}{{- end -}}
 {{- $vars | toPrettyJson -}}

@@ -171,6 +171,8 @@ template:
             value: {{ .Values.runner.consentId | default "" | quote }}
           - name: TENANCY_ADOPT_SECRETS
             value: {{ .Values.runner.adoptExistingSecrets | default false | quote }}
+          - name: TENANCY_ADOPT_EXISTING
+            value: {{ .Values.runner.adoptExisting | default false | quote }}
           - name: TENANCY_ROTATION_OVERLAP
             value: {{ .Values.runner.rotationOverlapSeconds | default 0 | quote }}
           - name: TENANCY_MAX_ROTATIONS
