@@ -42,6 +42,18 @@ tokens:
 		t.Fatalf("without adoption the run should fail on the existing names: %v\n%s", err, out)
 	}
 
+	// Values that would replace the token as it is imported (another
+	// display name) would revoke it at once: the run stops first.
+	differing := strings.Replace(strings.ReplaceAll(values, "ADOPT", "adopt: true"), "{name: team-a-collector, adopt: true,",
+		"{namePrefix: team-a, adopt: team-a-collector, displayName: Collector,", 1)
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, differing)))
+	if exitCode(err) != 3 || !strings.Contains(out, "would replace tokens as it adopts them") || !strings.Contains(out, `  tempo_token.this["team-a"]`) {
+		t.Errorf("adopting a token whose values differ: %v, want a refusal naming it\n%s", err, out)
+	}
+	if code := e.writeTraces(t, "team-a", tk.Secret.Reveal()); code != http.StatusOK {
+		t.Errorf("the token after the refused run: HTTP %d, want 200", code)
+	}
+
 	adopting := e.values(t, strings.ReplaceAll(values, "ADOPT", "adopt: true"))
 	out, err = e.runJob(t, e.helmUpgrade(t, adopting))
 	if err != nil {
