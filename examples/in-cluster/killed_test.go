@@ -157,7 +157,7 @@ accessPolicies:
 		t.Fatalf("the run after the killed one: %v\n%s", err, out)
 	}
 	e.noSecrets(t, out)
-	if !strings.Contains(out, fmt.Sprintf("%d tokens created by the run that stopped", len(lost))) {
+	if !strings.Contains(out, fmt.Sprintf("%d tokens created by a run that stopped", len(lost))) {
 		t.Errorf("the run does not say it found the lost tokens:\n%s", out)
 	}
 	live := e.liveTokens(t)

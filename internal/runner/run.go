@@ -194,6 +194,8 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			}
 		}
 	}
+	// From here on the release's tokens are this run's to make.
+	started := r.Now()
 
 	// The state's key: the name its key provider has in the stored state
 	// (see stateKey), and the passphrase it is written with from now on.
@@ -282,11 +284,8 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	// What a killed run may have left is looked for until a run gets that
 	// far: a run that fails before does not forget it.
 	if !killedStart.IsZero() {
-		if since, err := time.Parse(time.RFC3339, rec.SweepSince); err != nil || killedStart.Before(since) {
-			rec.SweepSince = killedStart.UTC().Format(time.RFC3339)
-			if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
-				return err
-			}
+		if err := r.armSweep(ctx, &rec, killedStart); err != nil {
+			return err
 		}
 	}
 	before, err := r.tokenSecrets(ctx, quiet)
@@ -426,6 +425,15 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 	}
 
+	if changes && converging {
+		// An apply that creates tokens and then cannot write the state (a
+		// write refused, the state Secret too large, a kill) leaves them
+		// live and unrecorded: they are looked for from this run's start
+		// until a run gets past its Secrets.
+		if err := r.armSweep(ctx, &rec, started); err != nil {
+			return err
+		}
+	}
 	if changes {
 		r.say("%s apply", tfName)
 		if err := cli("apply", loud.Apply(ctx, tfexec.DirOrPlan(planFile), tfexec.LockTimeout(c.LockTimeout))); err != nil {
@@ -503,7 +511,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 		if len(orphans) > 0 {
-			r.say("%d tokens created by the run that stopped, and not in the state: revoked with the replaced ones", len(orphans))
+			r.say("%d tokens created by a run that stopped before its state recorded them: revoked with the replaced ones", len(orphans))
 		}
 		// Listed for revocation, they need no further search.
 		rec.Revocations = addRevocations(rec.Revocations, orphans)
@@ -651,4 +659,14 @@ func (r *Runner) waitForAdminAPI(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// armSweep makes the record say that tokens created from since on may be
+// live without the state knowing them; the earliest such time is kept.
+func (r *Runner) armSweep(ctx context.Context, rec *record, since time.Time) error {
+	if at, err := time.Parse(time.RFC3339, rec.SweepSince); err == nil && !since.Before(at) {
+		return nil
+	}
+	rec.SweepSince = since.UTC().Format(time.RFC3339)
+	return writeRecord(ctx, r.Kube, r.Cfg, *rec)
 }
