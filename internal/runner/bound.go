@@ -106,3 +106,18 @@ func withoutHeld(hs []pendingRevocation, hold []dueRotation) []pendingRevocation
 	}
 	return slices.DeleteFunc(slices.Clone(hs), func(h pendingRevocation) bool { return held[h.Address] })
 }
+
+// holds tells whether a plan has a rotation that hold keeps back.
+func holds(p *tfjson.Plan, hold []dueRotation) bool {
+	if p == nil {
+		return false
+	}
+	for _, d := range rotationsIn(p) {
+		for _, h := range hold {
+			if h.Address == d.Address {
+				return true
+			}
+		}
+	}
+	return false
+}

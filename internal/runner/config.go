@@ -85,6 +85,9 @@ type Config struct {
 	// (TENANCY_MAX_ROTATIONS). The rest wait for a later run, unless in
 	// the second half of their window.
 	MaxRotations int
+	// PartParallelism bounds the state parts planned or applied at once
+	// (TENANCY_PART_PARALLELISM, default 2): each is a CLI and a provider.
+	PartParallelism int
 
 	// Timings stamps every progress line with the time (TENANCY_TIMINGS).
 	Timings bool
@@ -160,6 +163,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if v := strings.TrimSpace(getenv("TENANCY_MAX_ROTATIONS")); v != "" {
 		if c.MaxRotations, err = strconv.Atoi(v); err != nil || c.MaxRotations < 0 {
 			return c, fmt.Errorf("TENANCY_MAX_ROTATIONS must be a whole number, 0 for no bound, got %q", v)
+		}
+	}
+	c.PartParallelism = 2
+	if v := strings.TrimSpace(getenv("TENANCY_PART_PARALLELISM")); v != "" {
+		if c.PartParallelism, err = strconv.Atoi(v); err != nil || c.PartParallelism < 1 {
+			return c, fmt.Errorf("TENANCY_PART_PARALLELISM must be a whole number, 1 or more, got %q", v)
 		}
 	}
 	if v := getenv("TENANCY_ALLOWED_REMOVALS"); v != "" {

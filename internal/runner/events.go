@@ -34,9 +34,8 @@ type report struct {
 	restarted              int
 }
 
-// count adds up a plan's changes to the module's objects.
+// count adds a plan's changes to the module's objects to the report.
 func (rep *report) count(p *tfjson.Plan) {
-	rep.create, rep.update, rep.rotate = 0, 0, 0
 	for _, rc := range p.ResourceChanges {
 		if rc == nil || rc.Change == nil || rc.Mode != tfjson.ManagedResourceMode || !strings.HasPrefix(rc.Type, "tempo_") || rc.DeposedKey != "" ||
 			rc.Change.Importing != nil {

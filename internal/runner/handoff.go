@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
@@ -131,20 +130,20 @@ func addRevocations(lists ...[]pendingRevocation) []pendingRevocation {
 	return out
 }
 
-// stateRm takes the handed-off tokens out of the state, in one command.
-func (r *Runner) stateRm(ctx context.Context, tfPath, module string, hs []pendingRevocation) error {
+// stateRm takes the handed-off tokens out of a part's state, in one
+// command.
+func (r *Runner) stateRm(ctx context.Context, tfPath string, p *part, hs []pendingRevocation) error {
 	args := []string{"state", "rm", "-lock-timeout=" + or(r.Cfg.LockTimeout, "120s")}
 	for _, h := range hs {
 		args = append(args, h.Address)
 	}
-	cmd := exec.CommandContext(ctx, tfPath, args...) //nolint:gosec // the CLI the runner was given, with addresses from its own plan
-	cmd.Dir = module
-	cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1")
+	cmd := p.command(ctx, tfPath, args...)
 	cmd.Stdout, cmd.Stderr = r.Out, r.Err
-	// As with the other commands: an interrupt lets the CLI release the
-	// state lock.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Minute
+	if p.label != "" {
+		var mu sync.Mutex
+		cmd.Stdout = &linePrefixer{mu: &mu, w: r.Out, prefix: p.label}
+		cmd.Stderr = &linePrefixer{mu: &mu, w: r.Err, prefix: p.label}
+	}
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return interrupted(ctx)

@@ -34,10 +34,15 @@ const kubeWorkers = 16
 // each runs f for 0..n-1 on kubeWorkers goroutines and returns the first
 // error by index, so that what a run reports does not depend on timing.
 func each(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	return eachOn(ctx, kubeWorkers, n, f)
+}
+
+// eachOn is each on workers goroutines.
+func eachOn(ctx context.Context, workers, n int, f func(ctx context.Context, i int) error) error {
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(kubeWorkers, n); w++ {
+	for w := 0; w < min(workers, n); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -105,6 +110,9 @@ type record struct {
 	// SweepSince is when a run killed outright had started, until a later
 	// run has revoked the tokens it may have left (see orphansOf).
 	SweepSince string
+	// StateParts are the token parts of the state that runs have written
+	// to: a part the values no longer name may still hold tokens.
+	StateParts []string
 }
 
 // usedConsent is a removal a run made with the values' consent: the same
@@ -155,6 +163,11 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (recor
 			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, revocationsKey, err)
 		}
 	}
+	if raw := cm.Data[statePartsKey]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &rec.StateParts); err != nil {
+			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, statePartsKey, err)
+		}
+	}
 	rec.Secrets = mergeTargets(rec.Secrets)
 	return rec, nil
 }
@@ -186,11 +199,19 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec r
 	if err != nil {
 		return err
 	}
+	parts := rec.StateParts
+	if parts == nil {
+		parts = []string{}
+	}
+	stateParts, err := json.Marshal(parts)
+	if err != nil {
+		return err
+	}
 	body, err := json.Marshal(map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"namespace": c.StateNamespace, "name": c.Record,
 			"labels": map[string]string{labelManagedBy: "tempo-tenancy"}},
-		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used), revocationsKey: string(revocations), sweepKey: rec.SweepSince},
+		"data": map[string]string{recordKey: string(secrets), consentsKey: string(used), revocationsKey: string(revocations), sweepKey: rec.SweepSince, statePartsKey: string(stateParts)},
 	})
 	if err != nil {
 		return err

@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
@@ -71,11 +74,15 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		return errors.New("TENANCY_CONFIG_DIR must name the mounted tenancy ConfigMap")
 	}
 	files := []string{"main.tf", "backend.tf.json", "terraform.tfvars.json"}
+	content := map[string][]byte{}
 	for _, f := range files {
-		if _, err := os.Stat(filepath.Join(c.ConfigDir, f)); err != nil {
+		b, err := os.ReadFile(filepath.Join(c.ConfigDir, f))
+		if err != nil {
 			return fmt.Errorf("%s is missing: is the tenancy ConfigMap mounted?", filepath.Join(c.ConfigDir, f))
 		}
+		content[f] = b
 	}
+	tfvars, backend := content["terraform.tfvars.json"], content["backend.tf.json"]
 	if c.AdminTokenFile == "" {
 		return errors.New("the admin token file (TEMPO_ADMIN_TOKEN_FILE unset) is not readable: is the admin token Secret mounted?")
 	}
@@ -84,42 +91,43 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	} else {
 		_ = f.Close()
 	}
-
-	// What the CLI sees: OpenTofu's data in the work directory, the state
-	// encryption, and the runner's own path for the module's local-exec.
-	env := map[string]string{
-		"TF_DATA_DIR":           filepath.Join(c.WorkDir, "terraform-data"),
-		"TF_VAR_runner_command": r.Self,
-	}
-	for k, v := range env {
-		if err := os.Setenv(k, v); err != nil {
-			return err
-		}
-	}
-
-	// The module is copied out of the read-only ConfigMap mount.
-	module := filepath.Join(c.WorkDir, "module")
-	if err := os.RemoveAll(module); err != nil {
+	bk, err := parseBackend(backend)
+	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(module, 0o700); err != nil {
+	partNames, err := readStateParts(c.ConfigDir)
+	if err != nil {
 		return err
 	}
-	var tfvars, backend []byte
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(c.ConfigDir, f))
-		if err != nil {
+	vars, err := parseVars(tfvars)
+	if err != nil {
+		return err
+	}
+	if over := crowdedParts(slices.Collect(maps.Keys(vars.Tokens)), partNames); over != "" {
+		return &Refusal{Msg: fmt.Sprintf("state parts would hold more than %d tokens each: %s. Nothing was applied; raise state.parts (about one part per 200 tokens)", maxTokensPerPart, over)}
+	}
+	// The release's state, and the token parts' when it is split: each part
+	// its own copy of the module, CLI data and variables.
+	partVars, err := splitVars(tfvars, len(partNames))
+	if err != nil {
+		return err
+	}
+	parts := make([]*part, len(partVars))
+	for i := range parts {
+		p := &part{index: i, name: bk.SecretSuffix, vars: partVars[i],
+			dir: filepath.Join(c.WorkDir, "module"), dataDir: filepath.Join(c.WorkDir, "terraform-data")}
+		if i > 0 {
+			p.name = partNames[i-1]
+			p.dir = filepath.Join(c.WorkDir, "parts", p.name)
+			p.dataDir = filepath.Join(c.WorkDir, "parts", p.name+".data")
+		}
+		if len(partVars) > 1 {
+			p.label = "[" + p.name + "] "
+		}
+		if err := p.writeModule(content["main.tf"], backend, r.Self); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(module, f), b, 0o600); err != nil { //nolint:gosec // f is one of the three fixed names above
-			return err
-		}
-		switch f {
-		case "terraform.tfvars.json":
-			tfvars = b
-		case "backend.tf.json":
-			backend = b
-		}
+		parts[i] = p
 	}
 	scratch, err := os.MkdirTemp(or(c.ScratchDir, c.WorkDir), string(mode)+".")
 	if err != nil {
@@ -132,23 +140,6 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		return fmt.Errorf("the CLI %q is not found: %w", c.TF, err)
 	}
 	tfName := filepath.Base(tfPath)
-	// loud shows what the CLI prints; quiet is for the commands whose
-	// output holds secrets (outputs, the saved plan's JSON), read here only.
-	loud, err := tfexec.NewTerraform(module, tfPath)
-	if err != nil {
-		return err
-	}
-	quiet, err := tfexec.NewTerraform(module, tfPath)
-	if err != nil {
-		return err
-	}
-	for _, tf := range []*tfexec.Terraform{loud, quiet} {
-		// An interrupt gives OpenTofu time to stop cleanly and release the
-		// state lock; the pod's grace period bounds the wait.
-		if err := tf.SetWaitDelay(10 * time.Minute); err != nil {
-			return err
-		}
-	}
 	cli := func(what string, err error) error {
 		if err == nil {
 			return nil
@@ -162,16 +153,48 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 		return fmt.Errorf("%s failed: %w", what, err)
 	}
-
-	bk, err := parseBackend(backend)
-	if err != nil {
-		return err
+	// say tells of one part's step; the phase's own line comes first.
+	sayPart := func(p *part, what string) {
+		if p.label != "" {
+			r.say("%s %s", what, strings.TrimSpace(p.label))
+		}
 	}
+	var outMu sync.Mutex
+	for _, p := range parts {
+		// loud shows what the CLI prints; quiet is for the commands whose
+		// output holds secrets (outputs, the saved plan's JSON, the state),
+		// read here only.
+		if p.loud, err = tfexec.NewTerraform(p.dir, tfPath); err != nil {
+			return err
+		}
+		if p.quiet, err = tfexec.NewTerraform(p.dir, tfPath); err != nil {
+			return err
+		}
+		for _, tf := range []*tfexec.Terraform{p.loud, p.quiet} {
+			// An interrupt gives OpenTofu time to stop cleanly and release
+			// the state lock; the pod's grace period bounds the wait.
+			if err := tf.SetWaitDelay(10 * time.Minute); err != nil {
+				return err
+			}
+		}
+		if err := p.applyEnv(); err != nil {
+			return err
+		}
+	}
+	// Parts work at once, within bounds: each is a CLI and a provider.
+	onParts := func(ps []*part, f func(ctx context.Context, p *part) error) error {
+		return eachOn(ctx, c.PartParallelism, len(ps), func(ctx context.Context, i int) error { return f(ctx, ps[i]) })
+	}
+
 	// One run at a time, for the whole run. killedStart is when a run that
 	// stopped without releasing the Lease had started.
 	var killedStart time.Time
 	if c.RunLease != "" && c.StateNamespace != "" {
-		lock, err := newRunLock(r.Kube, c, bk.stateLock(), r.Now, r.say)
+		var stateLocks []string
+		for _, p := range parts {
+			stateLocks = append(stateLocks, p.backend(bk.Namespace).stateLock())
+		}
+		lock, err := newRunLock(r.Kube, c, stateLocks, r.Now, r.say)
 		if err != nil {
 			return err
 		}
@@ -197,24 +220,17 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	// From here on the release's tokens are this run's to make.
 	started := r.Now()
 
-	// The state's key: the name its key provider has in the stored state
+	// The state's key: the name its key provider has in each stored state
 	// (see stateKey), and the passphrase it is written with from now on.
-	var key stateKey
-	var previousPassphrase string
+	var passphrase, previousPassphrase string
 	if c.StateKeyFile != "" {
-		if key.passphrase, err = readPassphrase(c.StateKeyFile, "state.encryption.keySecret"); err != nil {
+		if passphrase, err = readPassphrase(c.StateKeyFile, "state.encryption.keySecret"); err != nil {
 			return err
 		}
 		if c.PreviousStateKeyFile != "" {
 			if previousPassphrase, err = readPassphrase(c.PreviousStateKeyFile, "state.encryption.previousKeySecret"); err != nil {
 				return err
 			}
-		}
-		if key.name, err = r.stateKeyName(ctx, bk); err != nil {
-			return err
-		}
-		if err := setEncryption(key, nil, c.StateMigrate); err != nil {
-			return err
 		}
 	}
 
@@ -223,57 +239,76 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		return fmt.Errorf("%w while waiting for the admin API", err)
 	}
 
-	// The CLI's version, asked once and quietly: terraform-exec asks it
-	// before the commands whose options depend on it.
-	if _, _, err := quiet.Version(ctx, true); err != nil {
-		return cli("version", err)
-	}
-	if _, _, err := loud.Version(ctx, true); err != nil {
-		return cli("version", err)
-	}
-	loud.SetStdout(r.Out)
-	loud.SetStderr(r.Err)
-
-	// A rotation of the state key: when the current passphrase does not
-	// read the state (init loads it), the state is read once with the
-	// previous passphrase and written with the current one, under the
-	// other key provider name.
-	rotating := false
-	if previousPassphrase != "" {
-		if err := quiet.Init(ctx); err == nil {
-			r.say("the state is written with state.encryption.keySecret; state.encryption.previousKeySecret may be removed")
-		} else {
-			if ctx.Err() != nil {
-				return interrupted(ctx)
-			}
-			rotating = true
-			next := stateKey{name: otherKeyName(key.name), passphrase: key.passphrase}
-			if err := setEncryption(next, &stateKey{name: key.name, passphrase: previousPassphrase}, false); err != nil {
+	r.say("%s init", tfName)
+	if err := onParts(parts, func(ctx context.Context, p *part) error {
+		if c.StateKeyFile != "" {
+			name, err := r.stateKeyName(ctx, p.backend(bk.Namespace))
+			if err != nil {
 				return err
 			}
-			key = next
+			p.key = stateKey{name: name, passphrase: passphrase}
+			if err := p.setEncryption(p.key, nil, c.StateMigrate); err != nil {
+				return err
+			}
 		}
-	}
-
-	r.say("%s init", tfName)
-	if err := cli("init", loud.Init(ctx)); err != nil {
+		// The CLI's version, asked once and quietly: terraform-exec asks
+		// it before the commands whose options depend on it.
+		if _, _, err := p.quiet.Version(ctx, true); err != nil {
+			return cli("version", err)
+		}
+		if _, _, err := p.loud.Version(ctx, true); err != nil {
+			return cli("version", err)
+		}
+		if p.label == "" {
+			p.loud.SetStdout(r.Out)
+			p.loud.SetStderr(r.Err)
+		} else {
+			p.loud.SetStdout(&linePrefixer{mu: &outMu, w: r.Out, prefix: p.label})
+			p.loud.SetStderr(&linePrefixer{mu: &outMu, w: r.Err, prefix: p.label})
+		}
+		// A rotation of the state key: when the current passphrase does
+		// not read the state (init loads it), the state is read once with
+		// the previous passphrase and written with the current one, under
+		// the other key provider name.
+		rotating := false
+		if previousPassphrase != "" {
+			if err := p.quiet.Init(ctx); err == nil {
+				r.say("%sthe state is written with state.encryption.keySecret; state.encryption.previousKeySecret may be removed", p.label)
+			} else {
+				if ctx.Err() != nil {
+					return interrupted(ctx)
+				}
+				rotating = true
+				next := stateKey{name: otherKeyName(p.key.name), passphrase: p.key.passphrase}
+				if err := p.setEncryption(next, &stateKey{name: p.key.name, passphrase: previousPassphrase}, false); err != nil {
+					return err
+				}
+				p.key = next
+			}
+		}
+		sayPart(p, tfName+" init")
+		if err := cli("init", p.loud.Init(ctx)); err != nil {
+			return err
+		}
+		if rotating {
+			r.say("%s%s apply -refresh-only: writing the state with the new state key", p.label, tfName)
+			if err := cli("the re-keying refresh", p.loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+				return err
+			}
+			if err := p.setEncryption(p.key, nil, false); err != nil {
+				return err
+			}
+			r.say("%sthe state is now written with state.encryption.keySecret; remove state.encryption.previousKeySecret", p.label)
+		}
+		if c.StateKeyFile != "" && c.StateMigrate {
+			r.say("%s%s apply -refresh-only: writing the state encrypted", p.label, tfName)
+			if err := cli("the encrypting refresh", p.loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return err
-	}
-	if rotating {
-		r.say("%s apply -refresh-only: writing the state with the new state key", tfName)
-		if err := cli("the re-keying refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
-			return err
-		}
-		if err := setEncryption(key, nil, false); err != nil {
-			return err
-		}
-		r.say("the state is now written with state.encryption.keySecret; remove state.encryption.previousKeySecret")
-	}
-	if c.StateKeyFile != "" && c.StateMigrate {
-		r.say("%s apply -refresh-only: writing the state encrypted", tfName)
-		if err := cli("the encrypting refresh", loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
-			return err
-		}
 	}
 
 	// What may have to go: every Secret the state or the record names.
@@ -288,9 +323,38 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 	}
-	before, err := r.tokenSecrets(ctx, quiet)
-	if err != nil {
-		return err
+	// Token parts an earlier run wrote to stay known: a run that no longer
+	// read one would make its tokens again and leave its own live.
+	if dropped := droppedParts(rec.StateParts, partNames); len(dropped) > 0 {
+		return &Refusal{Msg: fmt.Sprintf("the state is split in %d token parts, of which these values leave out %s: state.parts cannot be lowered, since their tokens would be made again and theirs left live. Nothing was applied; set state.parts back to %d (helm upgrade --reuse-values --set state.parts=%d)",
+			len(rec.StateParts), strings.Join(dropped, ", "), len(rec.StateParts), len(rec.StateParts))}
+	}
+	if len(partNames) > len(rec.StateParts) && mode != ModePlan {
+		rec.StateParts = slices.Clone(partNames)
+		if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+			return err
+		}
+	}
+	if mode != ModeDestroy {
+		moved, err := r.rebalance(parts, tfPath, vars, mode == ModePlan, onParts)
+		if err != nil {
+			return err
+		}
+		if moved > 0 && mode == ModePlan {
+			return &Drift{Msg: fmt.Sprintf("%d tokens are in another state part than the values give them (state.parts changed): the next run moves them, replacing none", moved)}
+		}
+		if moved > 0 {
+			r.say("%d tokens moved to the state part their key belongs to, with their secrets: none replaced", moved)
+		}
+	}
+	before := map[string]TokenSecret{}
+	for _, p := range parts {
+		if p.before, err = r.tokenSecrets(ctx, p.quiet); err != nil {
+			return err
+		}
+		// A part a token just moved out of still lists it in its outputs
+		// until its next apply: the same token.
+		maps.Copy(before, p.before)
 	}
 	previous := mergeTargets(targetsOf(before), rec.Secrets)
 	phase := secretsPhase{cfg: c, kube: r.Kube, say: r.say}
@@ -304,8 +368,10 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 	}
 
-	planFile := filepath.Join(scratch, "tfplan")
-	opts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.LockTimeout(c.LockTimeout)}
+	for _, p := range parts {
+		p.planFile = filepath.Join(scratch, fmt.Sprintf("tfplan-%d", p.index))
+		p.opts = []tfexec.PlanOption{tfexec.Out(p.planFile), tfexec.LockTimeout(c.LockTimeout)}
+	}
 	if c.AdoptExisting && mode != ModeDestroy {
 		adopt, unsure, err := r.existingToAdopt(ctx, tfvars, before, rec.Revocations)
 		if err != nil {
@@ -321,24 +387,48 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			}
 			r.say("%d live tokens of entries with more than one candidate are not adopted: those entries get new tokens, and these are revoked after the overlap", len(unsure))
 		}
-		file, err := writeAdopt(scratch, adopt)
-		if err != nil {
-			return err
+		for i, a := range splitAdopt(adopt, len(partNames)) {
+			dir := filepath.Join(scratch, fmt.Sprintf("part-%d", i))
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return err
+			}
+			file, err := writeAdopt(dir, a)
+			if err != nil {
+				return err
+			}
+			parts[i].opts = append(parts[i].opts, tfexec.VarFile(file))
 		}
-		opts = append(opts, tfexec.VarFile(file))
+	}
+	planAll := func(ps []*part) error {
+		return onParts(ps, func(ctx context.Context, p *part) error {
+			sayPart(p, tfName+" plan")
+			var err error
+			p.changes, err = p.loud.Plan(ctx, p.opts...)
+			return cli("plan", err)
+		})
 	}
 	if mode == ModeDestroy {
 		r.say("%s plan -destroy", tfName)
-		opts = append(opts, tfexec.Destroy(true))
+		for _, p := range parts {
+			p.opts = append(p.opts, tfexec.Destroy(true))
+		}
 	} else {
 		r.say("%s plan", tfName)
 	}
-	changes, err := loud.Plan(ctx, opts...)
-	if err := cli("plan", err); err != nil {
+	if err := planAll(parts); err != nil {
 		return err
 	}
+	changed := func() []*part {
+		var out []*part
+		for _, p := range parts {
+			if p.changes {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
 	if mode == ModePlan {
-		if changes {
+		if len(changed()) > 0 {
 			return &Drift{Msg: "the plan has changes: the admin API (or the state) differs from the values; the plan above shows what the next run would change"}
 		}
 		r.say("plan only: no changes, nothing applied")
@@ -348,19 +438,35 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	var consented []planRemoval
 	var handoffs []pendingRevocation
 	var hold []dueRotation
-	if converging && changes {
-		plan, err := quiet.ShowPlanFile(ctx, planFile)
-		if err := cli("reading the saved plan", err); err != nil {
+	if converging && len(changed()) > 0 {
+		if err := onParts(changed(), func(ctx context.Context, p *part) error {
+			var err error
+			p.plan, err = p.quiet.ShowPlanFile(ctx, p.planFile)
+			return cli("reading the saved plan", err)
+		}); err != nil {
 			return err
 		}
-		rep.count(plan)
-		if n, replaced := importsIn(plan); len(replaced) > 0 {
+		var replaced []string
+		var removals []planRemoval
+		var due []dueRotation
+		rep.create, rep.update, rep.rotate = 0, 0, 0
+		now := time.Time{}
+		for _, p := range changed() {
+			rep.count(p.plan)
+			n, rs := importsIn(p.plan)
+			rep.adopted += n
+			replaced = append(replaced, rs...)
+			removals = append(removals, removalsIn(p.plan)...)
+			due = append(due, rotationsIn(p.plan)...)
+			if now.IsZero() {
+				now = planTime(p.plan, time.Time{})
+			}
+		}
+		if len(replaced) > 0 {
 			return &Refusal{Msg: "the plan would replace tokens as it adopts them, revoking them at once with no overlap for their consumers:\n" + strings.Join(replaced, "\n") +
 				"\nnothing was applied. Adopt them first with values that match what they are (access policy, display name, name or a namePrefix their name begins with); the plan above shows what differs. Change the values in a later upgrade, which replaces them with an overlap"}
-		} else {
-			rep.adopted = n
 		}
-		if removals := removalsIn(plan); mode == ModeReconcile && len(removals) > 0 {
+		if mode == ModeReconcile && len(removals) > 0 {
 			var what []string
 			for _, rm := range removals {
 				what = append(what, rm.String())
@@ -368,7 +474,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return &Refusal{Msg: "the plan would remove what the state holds and the values no longer name:\n" + strings.Join(what, "\n") +
 				"\nnothing was applied. A scheduled run never removes anything: removals are made by an upgrade of the release with runner.allowRemovals or runner.allowDestroy"}
 		}
-		notAllowed, usedBefore, ok := consentCheck(removalsIn(plan), c, rec)
+		notAllowed, usedBefore, ok := consentCheck(removals, c, rec)
 		if len(notAllowed) > 0 {
 			return &Refusal{Msg: "the plan would remove what is still in use:\n" + strings.Join(notAllowed, "\n") +
 				"\nnothing was applied. If these removals are intended, list them under runner.allowRemovals (tenants, accessPolicies, tokens) or set runner.allowDestroy=true for this upgrade; if not, check the values (a typo, or helm upgrade --set without --reuse-values, leaves out what was there)"}
@@ -382,19 +488,35 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if err != nil {
 			return err
 		}
-		hold = toHold(rotationsIn(plan), c.MaxRotations, planTime(plan, r.Now()))
-		handoffs = withoutHeld(handoffsIn(plan, before, declared), hold)
+		if now.IsZero() {
+			now = r.Now()
+		}
+		hold = toHold(due, c.MaxRotations, now)
+		for _, p := range changed() {
+			p.handoffs = withoutHeld(handoffsIn(p.plan, before, declared), hold)
+			handoffs = append(handoffs, p.handoffs...)
+		}
 		rep.rotate -= len(hold)
 		rep.held = len(hold)
 	}
 
+	// The parts whose plan changes: those that hand tokens off, and those
+	// whose due rotations wait.
+	var replan []*part
+	for _, p := range changed() {
+		if len(p.handoffs) > 0 || holds(p.plan, hold) {
+			replan = append(replan, p)
+		}
+	}
 	if len(hold) > 0 {
 		r.say("%d tokens due for rotation wait for a later run (runner.maxRotationsPerRun is %d): those that expire last", len(hold), c.MaxRotations)
 		file, err := writeHold(scratch, hold)
 		if err != nil {
 			return err
 		}
-		opts = append(opts, tfexec.VarFile(file))
+		for _, p := range parts {
+			p.opts = append(p.opts, tfexec.VarFile(file))
+		}
 	}
 	if len(handoffs) > 0 {
 		// Listed before they leave the state: from here on, a run that
@@ -404,28 +526,38 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 		r.say("%d tokens replaced while their Secrets stay in use: their successors are made and written first, and they are revoked after the overlap", len(handoffs))
-		if err := r.stateRm(ctx, tfPath, module, handoffs); err != nil {
+		if err := onParts(replan, func(ctx context.Context, p *part) error {
+			if len(p.handoffs) == 0 {
+				return nil
+			}
+			return r.stateRm(ctx, tfPath, p, p.handoffs)
+		}); err != nil {
 			return err
 		}
 	}
-	if len(handoffs) > 0 || len(hold) > 0 {
+	if len(replan) > 0 {
 		r.say("%s plan, without the replaced tokens and with the held ones kept", tfName)
-		changes, err = loud.Plan(ctx, opts...)
-		if err := cli("plan", err); err != nil {
+		if err := planAll(replan); err != nil {
 			return err
 		}
-		if changes {
-			plan, err := quiet.ShowPlanFile(ctx, planFile)
+		if err := onParts(replan, func(ctx context.Context, p *part) error {
+			if !p.changes {
+				return nil
+			}
+			plan, err := p.quiet.ShowPlanFile(ctx, p.planFile)
 			if err := cli("reading the saved plan", err); err != nil {
 				return err
 			}
 			if extra := removalsOutside(removalsIn(plan), consented); len(extra) > 0 {
 				return &Refusal{Msg: "the second plan would remove what the first did not show:\n" + strings.Join(extra, "\n") + "\nnothing was applied; run again"}
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 
-	if changes && converging {
+	if len(changed()) > 0 && converging {
 		// An apply that creates tokens and then cannot write the state (a
 		// write refused, the state Secret too large, a kill) leaves them
 		// live and unrecorded: they are looked for from this run's start
@@ -434,10 +566,31 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 	}
-	if changes {
+	if len(changed()) > 0 {
 		r.say("%s apply", tfName)
-		if err := cli("apply", loud.Apply(ctx, tfexec.DirOrPlan(planFile), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+		apply := func(ctx context.Context, p *part) error {
+			if !p.changes {
+				return nil
+			}
+			sayPart(p, tfName+" apply")
+			// The saved plan holds secrets, in memory: gone once applied.
+			defer func() { _ = os.Remove(p.planFile) }()
+			return cli("apply", p.loud.Apply(ctx, tfexec.DirOrPlan(p.planFile), tfexec.LockTimeout(c.LockTimeout)))
+		}
+		// The release's part makes the tenants and policies the tokens
+		// name, and on a destroy goes last.
+		if mode != ModeDestroy {
+			if err := apply(ctx, parts[0]); err != nil {
+				return err
+			}
+		}
+		if err := onParts(parts[1:], apply); err != nil {
 			return err
+		}
+		if mode == ModeDestroy {
+			if err := apply(ctx, parts[0]); err != nil {
+				return err
+			}
 		}
 	} else {
 		r.say("no changes to apply")
@@ -460,8 +613,12 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	r.say("token Secrets: reading the outputs")
 	after := map[string]TokenSecret{}
 	if mode != ModeDestroy {
-		if after, err = r.tokenSecrets(ctx, quiet); err != nil {
-			return err
+		for _, p := range parts {
+			out, err := r.tokenSecrets(ctx, p.quiet)
+			if err != nil {
+				return err
+			}
+			maps.Copy(after, out)
 		}
 	}
 	want, missing := desiredSecrets(c, after)
@@ -567,16 +724,6 @@ func parseBackend(backendJSON []byte) (backendConfig, error) {
 		return backendConfig{}, errors.New("backend.tf.json names no kubernetes backend (secret_suffix and namespace)")
 	}
 	return k, nil
-}
-
-// setEncryption makes the CLI's next commands encrypt with key (see
-// encryptionConfig).
-func setEncryption(key stateKey, fallback *stateKey, migrate bool) error {
-	enc, err := encryptionConfig(key, fallback, migrate)
-	if err != nil {
-		return err
-	}
-	return os.Setenv("TF_ENCRYPTION", enc)
 }
 
 // stateKeyName is the name of the key provider the stored state was

@@ -26,12 +26,12 @@ type runLock struct {
 	kube      kubernetes.Interface
 	namespace string
 	name      string
-	// stateLock is the CLI's lock Lease of the state (the kubernetes
-	// backend's lock-tfstate-...).
-	stateLock string
-	duration  time.Duration
-	now       func() time.Time
-	say       func(format string, args ...any)
+	// stateLocks are the CLI's lock Leases of the release's states (the
+	// kubernetes backend's lock-tfstate-...), one per state part.
+	stateLocks []string
+	duration   time.Duration
+	now        func() time.Time
+	say        func(format string, args ...any)
 
 	host   string // this pod's host name, as the CLI's lock names it
 	holder string // host#random: this run
@@ -40,7 +40,7 @@ type runLock struct {
 	previousStart time.Time
 }
 
-func newRunLock(kube kubernetes.Interface, c Config, stateLock string, now func() time.Time, say func(string, ...any)) (*runLock, error) {
+func newRunLock(kube kubernetes.Interface, c Config, stateLocks []string, now func() time.Time, say func(string, ...any)) (*runLock, error) {
 	host, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("the pod's host name: %w", err)
@@ -50,7 +50,7 @@ func newRunLock(kube kubernetes.Interface, c Config, stateLock string, now func(
 		return nil, err
 	}
 	return &runLock{
-		kube: kube, namespace: c.StateNamespace, name: c.RunLease, stateLock: stateLock,
+		kube: kube, namespace: c.StateNamespace, name: c.RunLease, stateLocks: stateLocks,
 		duration: c.RunLeaseDuration, now: now, say: say,
 		host: host, holder: host + "#" + hex.EncodeToString(b),
 	}, nil
@@ -178,21 +178,30 @@ func (l *runLock) release(ctx context.Context) {
 	}
 }
 
-// releaseStateLockOf frees the CLI's state lock when the run that took it
-// is the one whose expired Lease this run took over: that run is gone, and
-// no other could have taken the state lock while it held the run lease.
+// releaseStateLockOf frees the CLI's state locks when the run that took
+// them is the one whose expired Lease this run took over: that run is gone,
+// and no other could have taken a state lock while it held the run lease.
 // A state lock of anyone else is left to the CLI's lock timeout.
 func (l *runLock) releaseStateLockOf(ctx context.Context, previous string) error {
 	if previous == "" {
 		return nil
 	}
+	for _, name := range l.stateLocks {
+		if err := l.releaseOne(ctx, name, previous); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *runLock) releaseOne(ctx context.Context, stateLock, previous string) error {
 	leases := l.kube.CoordinationV1().Leases(l.namespace)
-	lease, err := leases.Get(ctx, l.stateLock, metav1.GetOptions{})
+	lease, err := leases.Get(ctx, stateLock, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the state lock %s/%s: %s", l.namespace, l.stateLock, apiMessage(err))
+		return fmt.Errorf("reading the state lock %s/%s: %s", l.namespace, stateLock, apiMessage(err))
 	}
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
 		return nil
@@ -206,9 +215,9 @@ func (l *runLock) releaseStateLockOf(ctx context.Context, previous string) error
 	lease.Spec.HolderIdentity = nil
 	delete(lease.Annotations, stateLockInfoAnnotation)
 	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil {
-		return fmt.Errorf("releasing the state lock %s/%s that the stopped run %s left: %s", l.namespace, l.stateLock, hostOf(previous), apiMessage(err))
+		return fmt.Errorf("releasing the state lock %s/%s that the stopped run %s left: %s", l.namespace, stateLock, hostOf(previous), apiMessage(err))
 	}
-	l.say("released the state lock %s (ID %s, taken %s) that run %s left when it stopped without releasing it", l.stateLock, info.ID, info.Created, hostOf(previous))
+	l.say("released the state lock %s (ID %s, taken %s) that run %s left when it stopped without releasing it", stateLock, info.ID, info.Created, hostOf(previous))
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 func lockFor(kube *fake.Clientset, holder string, now func() time.Time, l *lines) *runLock {
-	return &runLock{kube: kube, namespace: "st", name: "run", stateLock: "lock-tfstate-default-x", duration: 60 * time.Second,
+	return &runLock{kube: kube, namespace: "st", name: "run", stateLocks: []string{"lock-tfstate-default-x"}, duration: 60 * time.Second,
 		now: now, say: l.say, host: hostOf(holder), holder: holder}
 }
 

@@ -22,6 +22,7 @@ const (
 	consentsKey        = "consents.json"
 	revocationsKey     = "revocations.json"
 	sweepKey           = "sweep-since"
+	statePartsKey      = "state-parts.json"
 	tokenSecretsOutput = "token_secrets"
 )
 

@@ -1,0 +1,232 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestPartOfIsStableAndSpreadsTokens(t *testing.T) {
+	// The assignment is part of the stored layout: a change would move
+	// every token of every split release.
+	for key, want := range map[string]int{"team-a-write": 8, "t0": 9, "scale-2999": 3} {
+		if got := partOf(key, 16); got != want {
+			t.Errorf("partOf(%q, 16) = %d, want %d", key, got, want)
+		}
+	}
+	var keys []string
+	for i := range 3000 {
+		keys = append(keys, fmt.Sprintf("team-%d-write", i))
+	}
+	counts := make([]int, 16)
+	for _, k := range keys {
+		counts[partOf(k, 16)]++
+	}
+	for i, n := range counts {
+		if n < 140 || n > 240 {
+			t.Errorf("part %d holds %d of 3000 tokens in 16 parts, want about 188: %v", i, n, counts)
+		}
+	}
+	names := make([]string, 16)
+	for i := range names {
+		names[i] = fmt.Sprintf("p%d", i)
+	}
+	if over := crowdedParts(keys, names); over != "" {
+		t.Errorf("3000 tokens in 16 parts: crowded %s", over)
+	}
+	if over := crowdedParts(keys, names[:8]); !strings.Contains(over, "tokens)") {
+		t.Errorf("3000 tokens in 8 parts: crowded %q, want every part named", over)
+	}
+	if over := crowdedParts(keys, nil); over != "" {
+		t.Errorf("one state: %q; the chart bounds it", over)
+	}
+}
+
+func TestSplitVars(t *testing.T) {
+	in := []byte(`{
+  "ca_cert_file": "/ca.crt",
+  "tenants": {"team-a": {}},
+  "access_policies": {"team-a-write": {"scopes": ["traces:write"], "realms": [{"tenant": "team-a"}]}},
+  "tokens": {"a": {"name_prefix": "a-", "access_policy": "team-a-write"}, "b": {"name": "b", "access_policy": "team-a-write"}, "c": {"name_prefix": "c-", "access_policy": "x"}},
+  "adopt": {"tenants": ["team-a"], "access_policies": [], "tokens": {"b": "b"}}
+}`)
+	one, err := splitVars(in, 0)
+	if err != nil || len(one) != 1 || string(one[0]) != string(in) {
+		t.Fatalf("one state: %v, %q", err, one)
+	}
+	out, err := splitVars(in, 2)
+	if err != nil || len(out) != 3 {
+		t.Fatalf("two token parts: %v, %d", err, len(out))
+	}
+	var vs []moduleVars
+	for _, b := range out {
+		v, err := parseVars(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw map[string]any
+		_ = json.Unmarshal(b, &raw)
+		if raw["ca_cert_file"] != "/ca.crt" {
+			t.Errorf("a part lost ca_cert_file: %s", b)
+		}
+		vs = append(vs, v)
+	}
+	if len(vs[0].Tenants) != 1 || len(vs[0].AccessPolicies) != 1 || len(vs[0].Tokens) != 0 ||
+		!reflect.DeepEqual(vs[0].Adopt.Tenants, []string{"team-a"}) || len(vs[0].Adopt.Tokens) != 0 {
+		t.Errorf("the release's part: %+v", vs[0])
+	}
+	seen := map[string]int{}
+	for i, v := range vs[1:] {
+		if len(v.Tenants) != 0 || len(v.AccessPolicies) != 0 || len(v.Adopt.Tenants) != 0 {
+			t.Errorf("token part %d has tenants or policies: %+v", i, v)
+		}
+		for k := range v.Tokens {
+			seen[k]++
+			if partOf(k, 2) != i {
+				t.Errorf("token %q in part %d, belongs to %d", k, i, partOf(k, 2))
+			}
+		}
+		for k := range v.Adopt.Tokens {
+			if _, ok := v.Tokens[k]; !ok {
+				t.Errorf("part %d adopts %q, which it does not hold", i, k)
+			}
+		}
+	}
+	if !reflect.DeepEqual(seen, map[string]int{"a": 1, "b": 1, "c": 1}) {
+		t.Errorf("every token in exactly one part: %v", seen)
+	}
+}
+
+func TestReadStateParts(t *testing.T) {
+	dir := t.TempDir()
+	if names, err := readStateParts(dir); err != nil || names != nil {
+		t.Fatalf("no file: %v %v", names, err)
+	}
+	for body, ok := range map[string]bool{`[]`: true, `["r-part-0","r-part-1"]`: true, `["a","a"]`: false, `[""]`: false, `{`: false} {
+		if err := os.WriteFile(filepath.Join(dir, statePartsFile), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readStateParts(dir); (err == nil) != ok {
+			t.Errorf("%s: err %v, want ok %v", body, err, ok)
+		}
+	}
+}
+
+func TestDroppedParts(t *testing.T) {
+	if d := droppedParts([]string{"p0", "p1", "p2"}, []string{"p0", "p1", "p2", "p3"}); d != nil {
+		t.Errorf("raised: %v", d)
+	}
+	if d := droppedParts([]string{"p0", "p1", "p2"}, []string{"p0"}); !reflect.DeepEqual(d, []string{"p1", "p2"}) {
+		t.Errorf("lowered: %v", d)
+	}
+	if d := droppedParts([]string{"p0", "p1"}, nil); len(d) != 2 {
+		t.Errorf("back to one state: %v", d)
+	}
+}
+
+func TestPlanMoves(t *testing.T) {
+	declared := map[string]int{"a": 1, "b": 2, "c": 2}
+	want := func(k string) int {
+		if p, ok := declared[k]; ok {
+			return p
+		}
+		return -1
+	}
+	cases := []struct {
+		name    string
+		held    []map[string]string
+		want    []tokenMove
+		wantErr string
+	}{
+		{"in place", []map[string]string{{}, {"a": "a-1"}, {"b": "b-1", "c": "c-1"}}, nil, ""},
+		{"split a single state", []map[string]string{{"a": "a-1", "b": "b-1", "gone": "g-1"}, {}, {"c": "c-1"}},
+			[]tokenMove{{"a", 0, 1}, {"b", 0, 2}}, ""},
+		{"a stopped move left a copy", []map[string]string{{"a": "a-1"}, {"a": "a-1"}, {}},
+			[]tokenMove{{"a", 0, -1}}, ""},
+		{"a copy in two wrong parts", []map[string]string{{"b": "b-1"}, {"b": "b-1"}, {}},
+			[]tokenMove{{"b", 0, 2}, {"b", 1, -1}}, ""},
+		{"two tokens under one key", []map[string]string{{"a": "a-1"}, {"a": "a-2"}, {}}, nil, "two state parts hold different tokens"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := planMoves(tc.held, want)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("moves %v (err %v), want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+const stateWithTokens = `{"version":4,"terraform_version":"1.12.6","serial":7,"lineage":"l-1","outputs":{},
+"resources":[
+ {"mode":"managed","type":"tempo_tenant","name":"this","provider":"provider[\"registry.opentofu.org/tempo-tenancy/tempo\"]","instances":[{"index_key":"team-a","schema_version":0,"attributes":{"name":"team-a"}}]},
+ {"mode":"managed","type":"tempo_token","name":"this","each":"map","provider":"provider[\"registry.opentofu.org/tempo-tenancy/tempo\"]","instances":[
+  {"index_key":"a","schema_version":0,"attributes":{"name":"a-1","token":"s3cr3t-a"},"sensitive_attributes":[],"dependencies":["tempo_access_policy.this"]},
+  {"index_key":"b","schema_version":0,"attributes":{"name":"b-2","token":"s3cr3t-b"}},
+  {"index_key":"b","deposed":"00000001","schema_version":0,"attributes":{"name":"b-1","token":"s3cr3t-b-old"}}]}
+]}`
+
+func TestStateMovesTokensWithTheirObjects(t *testing.T) {
+	src, err := parseState(stateWithTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := src.tokens(); !reflect.DeepEqual(got, map[string]string{"a": "a-1", "b": "b-2"}) {
+		t.Errorf("tokens: %v", got)
+	}
+	dst, err := newState("1.12.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst.put(src.take([]string{"b"}), src)
+	if err := dst.bump(); err != nil {
+		t.Fatal(err)
+	}
+	if got := src.tokens(); !reflect.DeepEqual(got, map[string]string{"a": "a-1"}) {
+		t.Errorf("source after the move: %v", got)
+	}
+	if got := dst.tokens(); !reflect.DeepEqual(got, map[string]string{"b": "b-2"}) {
+		t.Errorf("target after the move: %v", got)
+	}
+	b, err := json.Marshal(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := parseState(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := again.tokenRes()
+	if res["provider"] != src.tokenRes()["provider"] || res["each"] != "map" || len(instancesOf(res)) != 2 {
+		t.Errorf("target resource: %v", res)
+	}
+	for _, want := range []string{`"serial":1`, `"s3cr3t-b"`, `"s3cr3t-b-old"`, `"deposed":"00000001"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("target state lacks %s: %s", want, b)
+		}
+	}
+	// The tenant stays, and the serial of the source goes up too.
+	if err := src.bump(); err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := json.Marshal(src)
+	if !strings.Contains(string(sb), `"serial":8`) || !strings.Contains(string(sb), `"team-a"`) || strings.Contains(string(sb), "s3cr3t-b") {
+		t.Errorf("source state: %s", sb)
+	}
+	if s, err := parseState("  \n"); s != nil || err != nil {
+		t.Errorf("no state: %v %v", s, err)
+	}
+	if _, err := parseState(`{"version":3}`); err == nil {
+		t.Error("a version 3 state must be refused")
+	}
+}
