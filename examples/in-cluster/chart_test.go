@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -627,5 +628,90 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the rendering; review the change and run go test -update:\n%s", path, got)
+	}
+}
+
+// state.parts: the token parts' state Secrets and locks are named in the
+// ConfigMap for the runner and granted by name, and the token count per
+// part is bounded when the state is encrypted.
+func TestChartStateParts(t *testing.T) {
+	objs := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "state:\n  parts: 3\nrunner:\n  partParallelism: 4\n"))
+	cm := byKind(objs, "ConfigMap")[0]
+	var parts []string
+	if err := json.Unmarshal([]byte(get(cm, "data", "state-parts.json").(string)), &parts); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"tenancy-tempo-tenancy-part-0", "tenancy-tempo-tenancy-part-1", "tenancy-tempo-tenancy-part-2"}; !slices.Equal(parts, want) {
+		t.Errorf("state-parts.json = %v, want %v", parts, want)
+	}
+	var role object
+	for _, r := range byKind(objs, "Role") {
+		if strings.HasSuffix(get(r, "metadata", "name").(string), "-state") {
+			role = r
+		}
+	}
+	granted := map[string]bool{}
+	for _, rule := range get(role, "rules").([]any) {
+		names, _ := get(rule, "resourceNames").([]any)
+		for _, n := range names {
+			granted[n.(string)] = true
+		}
+	}
+	for _, p := range append([]string{"tenancy-tempo-tenancy"}, parts...) {
+		if !granted["tfstate-default-"+p] || !granted["lock-tfstate-default-"+p] {
+			t.Errorf("the state Role does not grant the Secret and lock of %s: %v", p, granted)
+		}
+	}
+	env := map[string]any{}
+	for _, v := range get(byKind(objs, "Job")[0], "spec", "template", "spec", "containers", 0, "env").([]any) {
+		env[get(v, "name").(string)] = get(v, "value")
+	}
+	if env["TENANCY_PART_PARALLELISM"] != "4" {
+		t.Errorf("TENANCY_PART_PARALLELISM = %v, want 4", env["TENANCY_PART_PARALLELISM"])
+	}
+	// The backend puts a part's suffix in a label: 63 characters at most,
+	// whatever the release name.
+	long := render(t, strings.Repeat("r", 53), "tempo", filepath.Join(valuesDir, "minimal.yaml"), setFile(t, "state:\n  parts: 12\n"))
+	var longParts []string
+	_ = json.Unmarshal([]byte(get(byKind(long, "ConfigMap")[0], "data", "state-parts.json").(string)), &longParts)
+	if len(longParts) != 12 || len(slices.Compact(slices.Sorted(slices.Values(longParts)))) != 12 {
+		t.Errorf("12 distinct parts wanted: %v", longParts)
+	}
+	for _, p := range longParts {
+		if len(p) > 63 {
+			t.Errorf("part suffix %s: %d characters", p, len(p))
+		}
+	}
+	one := render(t, "tenancy", "tempo", filepath.Join(valuesDir, "minimal.yaml"))
+	if got := get(byKind(one, "ConfigMap")[0], "data", "state-parts.json"); got != "[]" {
+		t.Errorf("one state: state-parts.json = %v, want []", got)
+	}
+
+	tokens := func(n int) string {
+		var b strings.Builder
+		b.WriteString("tokens:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  - {namePrefix: t%d, accessPolicy: team-a-write, secret: {namespace: tempo, name: tok-%d, key: token}}\n", i, i)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		parts, tokens int
+		want          string
+	}{
+		{1, 281, "281 tokens in one state; at most 280 .* set state.parts to 2 or more"},
+		{3, 601, "601 tokens in 3 state parts; at most 200 per part .* set state.parts to 4 or more"},
+	} {
+		out, err := helm(t, "template", "x", chartDir, "-f", filepath.Join(valuesDir, "minimal.yaml"),
+			"-f", setFile(t, fmt.Sprintf("state:\n  parts: %d\n", tc.parts)), "-f", setFile(t, tokens(tc.tokens)))
+		if err == nil || !regexp.MustCompile(tc.want).MatchString(strings.ReplaceAll(out, "\n", " ")) {
+			t.Errorf("%d tokens in %d parts: err %v, want %q:\n%s", tc.tokens, tc.parts, err, tc.want, tail(out, 5))
+		}
+	}
+	for _, ok := range []struct{ parts, tokens int }{{1, 280}, {3, 600}} {
+		if out, err := helm(t, "template", "x", chartDir, "-f", filepath.Join(valuesDir, "minimal.yaml"),
+			"-f", setFile(t, fmt.Sprintf("state:\n  parts: %d\n", ok.parts)), "-f", setFile(t, tokens(ok.tokens))); err != nil {
+			t.Errorf("%d tokens in %d parts refused: %v\n%s", ok.tokens, ok.parts, err, tail(out, 5))
+		}
 	}
 }

@@ -34,6 +34,22 @@ never covers the admin token's namespace.
 {{- end -}}
 
 {{/*
+The token parts of the state (state.parts above 1): their backend suffixes,
+as a JSON list, each within 63 characters (the backend puts it in a label).
+The runner assigns the tokens to them.
+*/}}
+{{- define "tempo-tenancy.stateParts" -}}
+{{- $out := list -}}
+{{- $n := int (.Values.state.parts | default 1) -}}
+{{- if gt $n 1 -}}
+{{- range $i := until $n -}}
+{{- $out = append $out (include "tempo-tenancy.suffixed" (dict "root" $ "suffix" (printf "part-%d" $i))) -}}
+{{- end -}}
+{{- end -}}
+{{- $out | toJson -}}
+{{- end -}}
+
+{{/*
 Refuses token Secrets that would overwrite what the run itself depends on
 (the admin token, the CA, the state) or another token's key.
 */}}
@@ -44,6 +60,9 @@ Refuses token Secrets that would overwrite what the run itself depends on
 {{- $_ := set $reserved (printf "%s/%s" .Release.Namespace .Values.adminApi.caSecret.name) "adminApi.caSecret (the admin API's CA)" -}}
 {{- end -}}
 {{- $_ := set $reserved (printf "%s/%s" (include "tempo-tenancy.stateNamespace" .) (include "tempo-tenancy.stateSecret" .)) "the Terraform state of this release" -}}
+{{- range include "tempo-tenancy.stateParts" . | fromJsonArray -}}
+{{- $_ := set $reserved (printf "%s/tfstate-default-%s" (include "tempo-tenancy.stateNamespace" $) .) "a part of the Terraform state of this release" -}}
+{{- end -}}
 {{- with .Values.state.encryption.keySecret.name -}}
 {{- $_ := set $reserved (printf "%s/%s" $.Release.Namespace .) "state.encryption.keySecret (the state's key)" -}}
 {{- end -}}
@@ -209,8 +228,12 @@ The workloads the runner may restart in one namespace, as JSON {kind:
 {{- end -}}
 {{- end -}}
 {{- include "tempo-tenancy.checkCollisions" . -}}
-{{- if and .Values.state.encryption.enabled (gt (len .Values.tokens) 500) -}}
-{{- fail (printf "tokens: %d tokens in one release; at most 500 with state encryption, whose state must fit in one Kubernetes Secret (1 MiB) and does not compress: split them across releases" (len .Values.tokens)) -}}
+{{- $parts := int (.Values.state.parts | default 1) -}}
+{{- $need := div (add (len .Values.tokens) 199) 200 -}}
+{{- if and .Values.state.encryption.enabled (eq $parts 1) (gt (len .Values.tokens) 280) -}}
+{{- fail (printf "tokens: %d tokens in one state; at most 280 with state encryption, whose state must stay well within one Kubernetes Secret (1 MiB) during a rotation of every token: set state.parts to %d or more (about one part per 200 tokens)" (len .Values.tokens) $need) -}}
+{{- else if and .Values.state.encryption.enabled (gt $parts 1) (gt (len .Values.tokens) (mul 200 $parts)) -}}
+{{- fail (printf "tokens: %d tokens in %d state parts; at most 200 per part on average with state encryption: set state.parts to %d or more" (len .Values.tokens) $parts $need) -}}
 {{- end -}}
 {{- if and .Values.state.encryption.enabled (not .Values.state.encryption.keySecret.name) -}}
 {{- fail "state.encryption.keySecret.name is required: the state holds every token secret and is encrypted with a passphrase (16 characters or more) from a Secret in the release namespace; create one (see values.yaml) or, knowingly, set state.encryption.enabled: false" -}}
