@@ -1,10 +1,11 @@
 package runner
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,11 +56,12 @@ func readStateParts(configDir string) ([]string, error) {
 	return names, nil
 }
 
-// partOf is the token part, of n, that holds the token of key.
+// partOf is the token part, of n, that holds the token of key: from a
+// SHA-256 of the key, whose every bit depends on every byte of it, so that
+// keys alike but for a digit spread as well as any.
 func partOf(key string, n int) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
-	return int(h.Sum32() % uint32(n)) //nolint:gosec // n is a small positive count
+	sum := sha256.Sum256([]byte(key))
+	return int(binary.BigEndian.Uint64(sum[:8]) % uint64(n)) //nolint:gosec // n is a small positive count
 }
 
 // splitVars makes the variables of each part from the values' variables:

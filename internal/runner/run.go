@@ -159,6 +159,13 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			r.say("%s %s", what, strings.TrimSpace(p.label))
 		}
 	}
+	// of names the part a failed command was for, when there are several.
+	of := func(p *part, what string) string {
+		if p.label == "" {
+			return what
+		}
+		return what + " of state part " + p.name
+	}
 	var outMu sync.Mutex
 	for _, p := range parts {
 		// loud shows what the CLI prints; quiet is for the commands whose
@@ -287,7 +294,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			}
 		}
 		sayPart(p, tfName+" init")
-		if err := cli("init", p.loud.Init(ctx)); err != nil {
+		if err := cli(of(p, "init"), p.loud.Init(ctx)); err != nil {
 			return err
 		}
 		if rotating {
@@ -404,7 +411,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			sayPart(p, tfName+" plan")
 			var err error
 			p.changes, err = p.loud.Plan(ctx, p.opts...)
-			return cli("plan", err)
+			return cli(of(p, "plan"), err)
 		})
 	}
 	if mode == ModeDestroy {
@@ -575,7 +582,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			sayPart(p, tfName+" apply")
 			// The saved plan holds secrets, in memory: gone once applied.
 			defer func() { _ = os.Remove(p.planFile) }()
-			return cli("apply", p.loud.Apply(ctx, tfexec.DirOrPlan(p.planFile), tfexec.LockTimeout(c.LockTimeout)))
+			return cli(of(p, "apply"), p.loud.Apply(ctx, tfexec.DirOrPlan(p.planFile), tfexec.LockTimeout(c.LockTimeout)))
 		}
 		// The release's part makes the tenants and policies the tokens
 		// name, and on a destroy goes last.
