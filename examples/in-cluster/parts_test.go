@@ -61,7 +61,7 @@ func TestRunnerSplitsTheState(t *testing.T) {
 	}
 
 	// Split: every token moves to its part, and none changes.
-	split := setFile(t, "state:\n  parts: 3\n")
+	split := setFile(t, "state:\n  parts: 3\nrunner:\n  partParallelism: 2\n")
 	out, err := e.runJob(t, e.helmUpgrade(t, e.values(t, splitTokens(n, "1")), split))
 	if err != nil {
 		t.Fatalf("the split: %v\n%s", err, out)

@@ -86,7 +86,7 @@ type Config struct {
 	// the second half of their window.
 	MaxRotations int
 	// PartParallelism bounds the state parts planned or applied at once
-	// (TENANCY_PART_PARALLELISM, default 2): each is a CLI and a provider.
+	// (TENANCY_PART_PARALLELISM, default 1): each is a CLI and a provider.
 	PartParallelism int
 
 	// Timings stamps every progress line with the time (TENANCY_TIMINGS).
@@ -165,7 +165,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("TENANCY_MAX_ROTATIONS must be a whole number, 0 for no bound, got %q", v)
 		}
 	}
-	c.PartParallelism = 2
+	c.PartParallelism = 1
 	if v := strings.TrimSpace(getenv("TENANCY_PART_PARALLELISM")); v != "" {
 		if c.PartParallelism, err = strconv.Atoi(v); err != nil || c.PartParallelism < 1 {
 			return c, fmt.Errorf("TENANCY_PART_PARALLELISM must be a whole number, 1 or more, got %q", v)

@@ -113,6 +113,9 @@ type record struct {
 	// StateParts are the token parts of the state that runs have written
 	// to: a part the values no longer name may still hold tokens.
 	StateParts []string
+	// PartsSettled are the parts a run last found (or put) every token in
+	// the part its key belongs to.
+	PartsSettled []string
 }
 
 // usedConsent is a removal a run made with the values' consent: the same
@@ -164,9 +167,14 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (recor
 		}
 	}
 	if raw := cm.Data[statePartsKey]; raw != "" {
-		if err := json.Unmarshal([]byte(raw), &rec.StateParts); err != nil {
+		var parts struct {
+			Used    []string `json:"used"`
+			Settled []string `json:"settled"`
+		}
+		if err := json.Unmarshal([]byte(raw), &parts); err != nil {
 			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, statePartsKey, err)
 		}
+		rec.StateParts, rec.PartsSettled = parts.Used, parts.Settled
 	}
 	rec.Secrets = mergeTargets(rec.Secrets)
 	return rec, nil
@@ -199,11 +207,7 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec r
 	if err != nil {
 		return err
 	}
-	parts := rec.StateParts
-	if parts == nil {
-		parts = []string{}
-	}
-	stateParts, err := json.Marshal(parts)
+	stateParts, err := json.Marshal(map[string][]string{"used": nonNil(rec.StateParts), "settled": nonNil(rec.PartsSettled)})
 	if err != nil {
 		return err
 	}
@@ -225,4 +229,11 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec r
 func applyOptions() metav1.PatchOptions {
 	force := true
 	return metav1.PatchOptions{FieldManager: fieldManager, Force: &force}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

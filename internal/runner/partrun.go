@@ -40,6 +40,7 @@ type part struct {
 	changes  bool
 	plan     *tfjson.Plan
 	handoffs []pendingRevocation
+	replan   bool
 }
 
 func (p *part) backend(namespace string) backendConfig {

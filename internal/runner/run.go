@@ -342,7 +342,10 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			return err
 		}
 	}
-	if mode != ModeDestroy {
+	// Every token is in its part once a run has moved them for these parts;
+	// until then (a change of state.parts, a move that stopped) each part's
+	// state is read to find those to move.
+	if mode != ModeDestroy && len(partNames) > 0 && !slices.Equal(rec.PartsSettled, partNames) {
 		moved, err := r.rebalance(parts, tfPath, vars, mode == ModePlan, onParts)
 		if err != nil {
 			return err
@@ -353,12 +356,22 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if moved > 0 {
 			r.say("%d tokens moved to the state part their key belongs to, with their secrets: none replaced", moved)
 		}
+		if mode != ModePlan {
+			rec.PartsSettled = slices.Clone(partNames)
+			if err := writeRecord(ctx, r.Kube, c, rec); err != nil {
+				return err
+			}
+		}
+	}
+	if err := onParts(parts, func(ctx context.Context, p *part) error {
+		var err error
+		p.before, err = r.tokenSecrets(ctx, p.quiet)
+		return err
+	}); err != nil {
+		return err
 	}
 	before := map[string]TokenSecret{}
 	for _, p := range parts {
-		if p.before, err = r.tokenSecrets(ctx, p.quiet); err != nil {
-			return err
-		}
 		// A part a token just moved out of still lists it in its outputs
 		// until its next apply: the same token.
 		maps.Copy(before, p.before)
@@ -502,6 +515,9 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		for _, p := range changed() {
 			p.handoffs = withoutHeld(handoffsIn(p.plan, before, declared), hold)
 			handoffs = append(handoffs, p.handoffs...)
+			// Its plan changes when it hands tokens off or holds some.
+			p.replan = len(p.handoffs) > 0 || holds(p.plan, hold)
+			p.plan = nil // read: the memory of every part's plan need not stay
 		}
 		rep.rotate -= len(hold)
 		rep.held = len(hold)
@@ -511,7 +527,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	// whose due rotations wait.
 	var replan []*part
 	for _, p := range changed() {
-		if len(p.handoffs) > 0 || holds(p.plan, hold) {
+		if p.replan {
 			replan = append(replan, p)
 		}
 	}
@@ -620,11 +636,15 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	r.say("token Secrets: reading the outputs")
 	after := map[string]TokenSecret{}
 	if mode != ModeDestroy {
-		for _, p := range parts {
-			out, err := r.tokenSecrets(ctx, p.quiet)
-			if err != nil {
-				return err
-			}
+		outs := make([]map[string]TokenSecret, len(parts))
+		if err := onParts(parts, func(ctx context.Context, p *part) error {
+			var err error
+			outs[p.index], err = r.tokenSecrets(ctx, p.quiet)
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, out := range outs {
 			maps.Copy(after, out)
 		}
 	}

@@ -291,12 +291,16 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	in := []Target{{Namespace: "b", Name: "s", Keys: []string{"k2"}}, {Namespace: "a", Name: "s", Keys: []string{"k"}}, {Namespace: "b", Name: "s", Keys: []string{"k1", "k2"}}}
 	used := []usedConsent{{Address: `tempo_tenant.this["b"]`, Consent: "", At: "2026-12-01T00:00:00Z"}}
-	if err := writeRecord(ctx, kube, testCfg, record{Secrets: in, Consents: used}); err != nil {
+	parts := []string{"r-part-0", "r-part-1"}
+	if err := writeRecord(ctx, kube, testCfg, record{Secrets: in, Consents: used, StateParts: parts, PartsSettled: parts[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := readRecord(ctx, kube, testCfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(got.StateParts, parts) || !slices.Equal(got.PartsSettled, parts[:1]) {
+		t.Errorf("state parts = %v, settled %v", got.StateParts, got.PartsSettled)
 	}
 	want := []Target{{Namespace: "a", Name: "s", Keys: []string{"k"}}, {Namespace: "b", Name: "s", Keys: []string{"k1", "k2"}}}
 	if fmt.Sprint(got.Secrets) != fmt.Sprint(want) || fmt.Sprint(got.Consents) != fmt.Sprint(used) {

@@ -178,7 +178,7 @@ template:
           - name: TENANCY_MAX_ROTATIONS
             value: {{ .Values.runner.maxRotationsPerRun | default 0 | quote }}
           - name: TENANCY_PART_PARALLELISM
-            value: {{ .Values.runner.partParallelism | default 2 | quote }}
+            value: {{ .Values.runner.partParallelism | default 1 | quote }}
           - name: TENANCY_LOCK_TIMEOUT
             value: {{ .Values.runner.lockTimeout | default "300s" | quote }}
           - name: TENANCY_WAIT_SECONDS
