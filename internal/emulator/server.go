@@ -155,7 +155,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { s.faults.done(time.Since(start)) }()
 	s.faults.count(r)
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &statusRecorder{ResponseWriter: w, counts: s.statuses}
 	defer s.statuses.add(rec) // deferred: a dropped connection aborts the handler
 	s.serveCounted(rec, r)
 	rec.returned = true

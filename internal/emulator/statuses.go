@@ -23,10 +23,15 @@ type statusCounts struct {
 func newStatusCounts() *statusCounts { return &statusCounts{counts: map[string]int{}} }
 
 // add records the outcome of one request once its handler has finished,
-// normally or by a panic (http.ErrAbortHandler).
+// normally or by a panic (http.ErrAbortHandler), unless it was recorded
+// already when its connection was closed.
 func (sc *statusCounts) add(rec *statusRecorder) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if rec.counted {
+		return
+	}
+	rec.counted = true
 	sc.counts[rec.outcome()]++
 }
 
@@ -56,9 +61,11 @@ func (s *Server) StatusCounts() map[string]int { return s.statuses.snapshot() }
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
 	http.ResponseWriter
+	counts   *statusCounts
 	status   int
 	hijacked bool
 	returned bool // the handler returned rather than panicked
+	counted  bool // guarded by counts.mu
 }
 
 func (w *statusRecorder) WriteHeader(status int) {
@@ -76,13 +83,26 @@ func (w *statusRecorder) Write(p []byte) (int, error) {
 }
 
 // Hijack is here rather than left to Unwrap so that a dropped connection is
-// known to be one.
+// known to be one, and counted before it is closed: a client that sees the
+// close must find it counted, though the handler has not returned yet.
 func (w *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.hijacked = true
+	if err != nil {
+		return conn, rw, err
 	}
-	return conn, rw, err
+	w.hijacked = true
+	return &countedConn{Conn: conn, rec: w}, rw, nil
+}
+
+// countedConn records its request as dropped when it is closed.
+type countedConn struct {
+	net.Conn
+	rec *statusRecorder
+}
+
+func (c *countedConn) Close() error {
+	c.rec.counts.add(c.rec)
+	return c.Conn.Close()
 }
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
