@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -159,15 +157,21 @@ func (r *Runner) existingToAdopt(ctx context.Context, tfvars []byte, state map[s
 	return vars.Adopt.merge(found), ambiguous, nil
 }
 
-// writeAdopt writes the variables file that passes the adoptions to the
-// module's adopt variable.
-func writeAdopt(dir string, a adoptions) (string, error) {
-	b, err := json.Marshal(map[string]adoptions{"adopt": a})
-	if err != nil {
-		return "", err
+// withAdopt returns the variables with adopt set to a. The adoptions go
+// into the variables file the part's directory holds, never into a file
+// given to the plan alone: applying a saved plan reads that directory's
+// variables again, and refuses a value that differs from the plan's.
+func withAdopt(tfvars []byte, a adoptions) ([]byte, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(tfvars, &all); err != nil {
+		return nil, fmt.Errorf("terraform.tfvars.json: %w", err)
 	}
-	path := filepath.Join(dir, "adopt.tfvars.json")
-	return path, os.WriteFile(path, b, 0o600)
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	all["adopt"] = raw
+	return json.Marshal(all)
 }
 
 // importsIn counts the objects a plan imports, and lists the tokens it

@@ -3,7 +3,6 @@ package runner
 import (
 	"encoding/json"
 	"maps"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -71,7 +70,7 @@ func TestAdoptable(t *testing.T) {
 	}
 }
 
-func TestAdoptionsMergeAndWrite(t *testing.T) {
+func TestAdoptionsMergeAndSet(t *testing.T) {
 	explicit := adoptions{Tenants: []string{"b"}, Tokens: map[string]string{"x": "x-named"}}
 	found := adoptions{Tenants: []string{"a", "b"}, AccessPolicies: []string{"p"}, Tokens: map[string]string{"x": "x-found", "y": "y-1"}}
 	got := explicit.merge(found)
@@ -79,14 +78,21 @@ func TestAdoptionsMergeAndWrite(t *testing.T) {
 		!maps.Equal(got.Tokens, map[string]string{"x": "x-named", "y": "y-1"}) || got.count() != 5 {
 		t.Errorf("merge = %+v; the values' own entries win", got)
 	}
-	path, err := writeAdopt(t.TempDir(), got)
+	// The values' own adopt is replaced, the other variables kept.
+	b, err := withAdopt([]byte(`{"tenants":{"a":{}},"adopt":{"tenants":["b"]}}`), got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(path)
-	var back map[string]adoptions
-	if err := json.Unmarshal(b, &back); err != nil || !maps.Equal(back["adopt"].Tokens, got.Tokens) {
-		t.Errorf("variables file %s: %v", b, err)
+	var back struct {
+		Tenants map[string]json.RawMessage
+		Adopt   adoptions
+	}
+	if err := json.Unmarshal(b, &back); err != nil || !maps.Equal(back.Adopt.Tokens, got.Tokens) ||
+		!slices.Equal(back.Adopt.Tenants, got.Tenants) || len(back.Tenants) != 1 {
+		t.Errorf("variables %s: %v", b, err)
+	}
+	if _, err := withAdopt([]byte(`[`), got); err == nil {
+		t.Error("malformed variables must not be overwritten")
 	}
 }
 

@@ -151,6 +151,17 @@ func (p *part) writeModule(mainTF, backendJSON []byte, self string) error {
 	return nil
 }
 
+// setAdopt sets the part's adopt variable, in the variables file its plan
+// and its apply both read.
+func (p *part) setAdopt(a adoptions) error {
+	vars, err := withAdopt(p.vars, a)
+	if err != nil {
+		return err
+	}
+	p.vars = vars
+	return os.WriteFile(filepath.Join(p.dir, "terraform.tfvars.json"), vars, 0o600)
+}
+
 // statePull reads the part's state, decrypted; "" when it has none.
 func (p *part) statePull(ctx context.Context) (string, error) {
 	return p.quiet.StatePull(ctx)

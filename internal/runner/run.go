@@ -408,15 +408,9 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			r.say("%d live tokens of entries with more than one candidate are not adopted: those entries get new tokens, and these are revoked after the overlap", len(unsure))
 		}
 		for i, a := range splitAdopt(adopt, len(partNames)) {
-			dir := filepath.Join(scratch, fmt.Sprintf("part-%d", i))
-			if err := os.Mkdir(dir, 0o700); err != nil {
+			if err := parts[i].setAdopt(a); err != nil {
 				return err
 			}
-			file, err := writeAdopt(dir, a)
-			if err != nil {
-				return err
-			}
-			parts[i].opts = append(parts[i].opts, tfexec.VarFile(file))
 		}
 	}
 	planAll := func(ps []*part) error {
