@@ -3,7 +3,6 @@ package incluster_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,22 +28,7 @@ func TestOneStateBaseline(t *testing.T) {
 	if n <= 0 {
 		t.Skip("a measurement, not a test: set TEMPO_ONE_STATE_TOKENS to a number of tokens (make bench-runner)")
 	}
-	root := repoRoot(t)
-	emu, err := emulator.New(emulator.Options{AdminToken: emuAdminToken, Clusters: []string{"tempo"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
-	mirror := filepath.Join(t.TempDir(), "plugins")
-	target := filepath.Join(mirror, "registry.opentofu.org/tempo-tenancy/tempo", providerVer, "linux_amd64")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+providerVer, "-o", filepath.Join(target, "terraform-provider-tempo_v"+providerVer), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	tfrc := filepath.Join(t.TempDir(), "cli.tfrc")
-	writeFile(t, tfrc, fmt.Appendf(nil, "provider_installation {\n  filesystem_mirror {\n    path = %q\n    include = [\"registry.opentofu.org/tempo-tenancy/tempo\"]\n  }\n}\n", mirror), 0o644)
+	adminURL, tfrc := moduleBench(t, emulator.Options{AdminToken: emuAdminToken, Clusters: []string{"tempo"}})
 	dir := t.TempDir()
 	copyFile(t, filepath.Join(chartDir, "files", "main.tf"), filepath.Join(dir, "main.tf"), 0o644)
 	const enc = `key_provider "pbkdf2" "bench" {
@@ -62,7 +46,7 @@ state {
 		cmd := exec.Command(tool(t, "tofu"), args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+tfrc, "TF_IN_AUTOMATION=1", "TF_ENCRYPTION="+enc,
-			"TEMPO_ADMIN_URL="+srv.URL, "TEMPO_ADMIN_TOKEN="+emuAdminToken, "TEMPO_CLUSTER=tempo",
+			"TEMPO_ADMIN_URL="+adminURL, "TEMPO_ADMIN_TOKEN="+emuAdminToken, "TEMPO_CLUSTER=tempo",
 			// The provisioner's runner: nothing to write here.
 			"TF_VAR_runner_command=true")
 		start := time.Now()

@@ -28,23 +28,7 @@ func TestRotationPlanTime(t *testing.T) {
 	if n <= 0 {
 		t.Skip("a measurement, not a test: set TEMPO_ROTATION_PLAN_TOKENS to a number of tokens (make bench-runner)")
 	}
-	root := repoRoot(t)
-	emu, err := emulator.New(emulator.Options{AdminToken: emuAdminToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
-
-	mirror := filepath.Join(t.TempDir(), "plugins")
-	target := filepath.Join(mirror, "registry.opentofu.org/tempo-tenancy/tempo", providerVer, "linux_amd64")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+providerVer, "-o", filepath.Join(target, "terraform-provider-tempo_v"+providerVer), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	tfrc := filepath.Join(t.TempDir(), "cli.tfrc")
-	writeFile(t, tfrc, fmt.Appendf(nil, "provider_installation {\n  filesystem_mirror {\n    path = %q\n    include = [\"registry.opentofu.org/tempo-tenancy/tempo\"]\n  }\n}\n", mirror), 0o644)
+	adminURL, tfrc := moduleBench(t, emulator.Options{AdminToken: emuAdminToken})
 
 	modules := []struct {
 		name, file string
@@ -61,7 +45,7 @@ func TestRotationPlanTime(t *testing.T) {
 			cmd := exec.Command(tool(t, "tofu"), args...)
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+tfrc, "TF_IN_AUTOMATION=1",
-				"TEMPO_ADMIN_URL="+srv.URL, "TEMPO_ADMIN_TOKEN="+emuAdminToken, "TEMPO_CLUSTER=tempo",
+				"TEMPO_ADMIN_URL="+adminURL, "TEMPO_ADMIN_TOKEN="+emuAdminToken, "TEMPO_CLUSTER=tempo",
 				// The provisioner's runner: nothing to write here.
 				"TF_VAR_runner_command=true")
 			start := time.Now()
@@ -110,4 +94,28 @@ func TestRotationPlanTime(t *testing.T) {
 			t.Logf("%s: %d tokens, %d rotated: plan -refresh=false %.1fs", m.name, n, r, took.Seconds())
 		}
 	}
+}
+
+// moduleBench starts the emulator and builds the provider into a mirror
+// for the chart's module driven by OpenTofu outside the cluster; it
+// returns the admin API's URL and the CLI configuration that finds the
+// provider.
+func moduleBench(t *testing.T, opts emulator.Options) (adminURL, tfrc string) {
+	t.Helper()
+	emu, err := emulator.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() { srv.Close(); _ = emu.Close() })
+	mirror := filepath.Join(t.TempDir(), "plugins")
+	target := filepath.Join(mirror, "registry.opentofu.org/tempo-tenancy/tempo", providerVer, "linux_amd64")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+providerVer, "-o", filepath.Join(target, "terraform-provider-tempo_v"+providerVer), ".")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	tfrc = filepath.Join(t.TempDir(), "cli.tfrc")
+	writeFile(t, tfrc, fmt.Appendf(nil, "provider_installation {\n  filesystem_mirror {\n    path = %q\n    include = [\"registry.opentofu.org/tempo-tenancy/tempo\"]\n  }\n}\n", mirror), 0o644)
+	return srv.URL, tfrc
 }
