@@ -39,7 +39,8 @@ func (e *runnerEnv) partSecrets(t *testing.T) map[string]int {
 // token parts by raising state.parts. The tokens move with their secrets
 // (none is replaced, none revoked, every Secret keeps its token), and the
 // split release plans clean, rotates every token at once and converges,
-// refuses a lowered state.parts, and its clean-up reaches every part.
+// refuses a lowered state.parts, recovers a lost state namespace into its
+// parts by adoption, and its clean-up reaches every part.
 func TestRunnerSplitsTheState(t *testing.T) {
 	e := newRunnerEnv(t)
 	const n = 9
@@ -130,6 +131,37 @@ func TestRunnerSplitsTheState(t *testing.T) {
 	}
 	if got := names(); !maps.Equal(got, rotated) || len(e.liveTokens(t)) != n {
 		t.Errorf("the refused run changed tokens")
+	}
+
+	// A lost state namespace: every part is recovered by adoption, each
+	// token into its own part, none replaced.
+	for _, path := range []string{
+		"/api/v1/namespaces/" + stateNS + "/secrets/" + stateSecret,
+		"/api/v1/namespaces/" + stateNS + "/configmaps/" + release + "-tempo-tenancy-written",
+		"/apis/coordination.k8s.io/v1/namespaces/" + stateNS + "/leases/" + release + "-tempo-tenancy-run",
+	} {
+		if code, body := e.kube.Do(t, "DELETE", path, nil, ""); code != http.StatusOK && code != http.StatusNotFound {
+			t.Fatalf("DELETE %s: %d %s", path, code, body)
+		}
+	}
+	for name := range e.partSecrets(t) {
+		if code, body := e.kube.Do(t, "DELETE", "/api/v1/namespaces/"+stateNS+"/secrets/"+name, nil, ""); code != http.StatusOK {
+			t.Fatalf("DELETE %s: %d %s", name, code, body)
+		}
+	}
+	out, err = e.runJob(t, e.helmUpgrade(t, e.values(t, splitTokens(n, "2")), split, setFile(t, "runner:\n  adoptExisting: true\n")))
+	if err != nil {
+		t.Fatalf("recovering the split state: %v\n%s", err, out)
+	}
+	e.noSecrets(t, out)
+	if want := fmt.Sprintf("%d adopted, 0 created", n+2); !strings.Contains(out, want) {
+		t.Errorf("the recovery does not say %q:\n%s", want, out)
+	}
+	if got := names(); !maps.Equal(got, rotated) || len(e.liveTokens(t)) != n || len(e.partSecrets(t)) != 3 {
+		t.Errorf("the recovery changed tokens, or did not write the parts: %v", e.partSecrets(t))
+	}
+	if out, err := e.runJob(t, e.helmUpgradeHook(t, "test", e.values(t, splitTokens(n, "2")), split)); err != nil {
+		t.Fatalf("helm test after the recovery: %v\n%s", err, out)
 	}
 
 	// The clean-up revokes the tokens of every part.
