@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -103,42 +104,108 @@ func (s tfState) tokens() map[string]string {
 	return out
 }
 
-// take removes the objects (current and deposed) of the token keys from
-// the state and returns them.
-func (s tfState) take(keys []string) []any {
+// tokenObjs is what a state holds of some tokens: their resource's objects
+// (current and deposed) and their entries in the token_secrets output, with
+// the entries' types, so that the output keeps listing a token in whichever
+// state holds it.
+type tokenObjs struct {
+	instances         []any
+	outputs, outTypes map[string]any
+}
+
+// tokenOutput is the state's token_secrets output, its value and, for an
+// object, its attributes' types; nils where the state lacks them.
+func (s tfState) tokenOutput() (out, values, types map[string]any) {
+	outs, _ := s["outputs"].(map[string]any)
+	out, _ = outs[tokenSecretsOutput].(map[string]any)
+	values, _ = out["value"].(map[string]any)
+	if typ, _ := out["type"].([]any); len(typ) == 2 && typ[0] == "object" {
+		types, _ = typ[1].(map[string]any)
+	}
+	return out, values, types
+}
+
+// take removes the token keys from the state and returns what it held of
+// them.
+func (s tfState) take(keys []string) tokenObjs {
+	objs := tokenObjs{outputs: map[string]any{}, outTypes: map[string]any{}}
+	_, values, types := s.tokenOutput()
+	for _, k := range keys {
+		if v, ok := values[k]; ok {
+			objs.outputs[k] = v
+			delete(values, k)
+		}
+		if t, ok := types[k]; ok {
+			objs.outTypes[k] = t
+			delete(types, k)
+		}
+	}
 	res := s.tokenRes()
 	if res == nil {
-		return nil
+		return objs
 	}
-	var kept, taken []any
+	kept := []any{}
 	for _, inst := range instancesOf(res) {
 		if k, _ := indexKey(inst); slices.Contains(keys, k) {
-			taken = append(taken, inst)
+			objs.instances = append(objs.instances, inst)
 		} else {
 			kept = append(kept, inst)
 		}
 	}
-	if kept == nil {
-		kept = []any{}
-	}
 	res["instances"] = kept
-	return taken
+	return objs
 }
 
-// put adds token objects to the state, under the token resource, which it
-// makes (like from's) when the state lacks it.
-func (s tfState) put(objs []any, from tfState) {
-	res := s.tokenRes()
-	if res == nil {
-		res = map[string]any{}
-		for k, v := range from.tokenRes() {
-			if k != "instances" {
-				res[k] = v
+// drop removes the token keys from the state.
+func (s tfState) drop(keys []string) { s.take(keys) }
+
+// put adds what another state held of some tokens, taken from it: their
+// objects go under the token resource, made like from's when the state
+// lacks it, and their entries into the token_secrets output, made like
+// from's (sensitive) when the state lacks it.
+func (s tfState) put(objs tokenObjs, from tfState) {
+	if len(objs.instances) > 0 {
+		res := s.tokenRes()
+		if res == nil {
+			res = map[string]any{}
+			for k, v := range from.tokenRes() {
+				if k != "instances" {
+					res[k] = v
+				}
+			}
+			s["resources"] = append(s.resources(), res)
+		}
+		res["instances"] = append(instancesOf(res), objs.instances...)
+	}
+	if len(objs.outputs) == 0 {
+		return
+	}
+	out, values, types := s.tokenOutput()
+	if out == nil {
+		out = map[string]any{"sensitive": true}
+		typ := []any{"object", map[string]any{}}
+		if fromOut, _, _ := from.tokenOutput(); fromOut != nil {
+			if ft, _ := fromOut["type"].([]any); len(ft) == 2 && ft[0] != "object" {
+				typ = ft // a map's type does not list its keys
 			}
 		}
-		s["resources"] = append(s.resources(), res)
+		out["type"] = typ
+		outs, _ := s["outputs"].(map[string]any)
+		if outs == nil {
+			outs = map[string]any{}
+			s["outputs"] = outs
+		}
+		outs[tokenSecretsOutput] = out
+		_, values, types = s.tokenOutput()
 	}
-	res["instances"] = append(instancesOf(res), objs...)
+	if values == nil {
+		values = map[string]any{}
+		out["value"] = values
+	}
+	maps.Copy(values, objs.outputs)
+	if types != nil {
+		maps.Copy(types, objs.outTypes)
+	}
 }
 
 // bump raises the serial, so that the pushed state is the newer one.
@@ -158,10 +225,9 @@ type tokenMove struct {
 	from, to int
 }
 
-// planMoves decides the moves that put every declared token in its part.
-// held is each part's tokens (key to name); want gives a declared key's
-// part, or -1 for a key the values no longer declare, which stays where it
-// is for its part's plan to remove. A token held twice (a stopped move) is
+// planMoves decides the moves that put every token in its part. held is
+// each part's tokens (key to name); want gives a key's part. A token held
+// twice (a stopped move) is
 // dropped from the part it does not belong to; two different tokens under
 // one key cannot be told apart, and are an error.
 func planMoves(held []map[string]string, want func(key string) int) ([]tokenMove, error) {
@@ -179,7 +245,7 @@ func planMoves(held []map[string]string, want func(key string) int) ([]tokenMove
 	var moves []tokenMove
 	for _, k := range keys {
 		parts, to := where[k], want(k)
-		if to < 0 || (len(parts) == 1 && parts[0] == to) {
+		if len(parts) == 1 && parts[0] == to {
 			continue
 		}
 		name := held[parts[0]][k]
@@ -203,10 +269,45 @@ func planMoves(held []map[string]string, want func(key string) int) ([]tokenMove
 	return moves, nil
 }
 
-// rebalance moves each declared token to the state part its key belongs
+// movesFor plans the moves that put the tokens held (one map per part, the
+// release's first) in the token part their key belongs to: those the
+// values no longer declare too, for that part's plan to remove, so that
+// once moved every token is where its key puts it.
+func movesFor(held []map[string]string) ([]tokenMove, error) {
+	n := len(held) - 1
+	return planMoves(held, func(k string) int { return partOf(k, n) + 1 })
+}
+
+// moveTokens carries the moves out on the states read: each token's objects
+// go from sources[from] into states[to] (made for a part that has no state
+// yet). states and sources are two readings of the same states, so that a
+// part that both gains and loses tokens is first written with its gains
+// only. It returns the parts that gained tokens and the keys each part
+// loses.
+func moveTokens(states, sources []tfState, moves []tokenMove) (map[int]bool, map[int][]string, error) {
+	gained := map[int]bool{}
+	lost := map[int][]string{}
+	for _, m := range moves {
+		lost[m.from] = append(lost[m.from], m.key)
+		if m.to < 0 {
+			continue
+		}
+		if states[m.to] == nil {
+			var err error
+			if states[m.to], err = newState(fmt.Sprint(sources[m.from]["terraform_version"])); err != nil {
+				return nil, nil, err
+			}
+		}
+		states[m.to].put(sources[m.from].take([]string{m.key}), sources[m.from])
+		gained[m.to] = true
+	}
+	return gained, lost, nil
+}
+
+// rebalance moves each token to the state part its key belongs
 // to, and returns how many moves that takes; with check it only counts
 // them. A single state has nothing to move.
-func (r *Runner) rebalance(parts []*part, tfPath string, vars moduleVars, check bool,
+func (r *Runner) rebalance(parts []*part, tfPath string, check bool,
 	onParts func([]*part, func(context.Context, *part) error) error) (int, error) {
 	if len(parts) == 1 {
 		return 0, nil
@@ -240,31 +341,14 @@ func (r *Runner) rebalance(parts []*part, tfPath string, vars moduleVars, check 
 			held[i] = states[i].tokens()
 		}
 	}
-	n := len(parts) - 1
-	moves, err := planMoves(held, func(k string) int {
-		if _, ok := vars.Tokens[k]; !ok {
-			return -1
-		}
-		return partOf(k, n) + 1
-	})
+	moves, err := movesFor(held)
 	if err != nil || len(moves) == 0 || check {
 		return len(moves), err
 	}
 	r.say("%d tokens to move to the state part their key belongs to (state.parts changed): the parts they go to are written first", len(moves))
-	gained := map[int]bool{}
-	lost := map[int][]string{}
-	for _, m := range moves {
-		lost[m.from] = append(lost[m.from], m.key)
-		if m.to < 0 {
-			continue
-		}
-		if states[m.to] == nil {
-			if states[m.to], err = newState(fmt.Sprint(sources[m.from]["terraform_version"])); err != nil {
-				return 0, err
-			}
-		}
-		states[m.to].put(sources[m.from].take([]string{m.key}), sources[m.from])
-		gained[m.to] = true
+	gained, lost, err := moveTokens(states, sources, moves)
+	if err != nil {
+		return 0, err
 	}
 	var to, from []*part
 	for _, p := range parts {
@@ -294,7 +378,7 @@ func (r *Runner) rebalance(parts []*part, tfPath string, vars moduleVars, check 
 		if err != nil || s == nil {
 			return fmt.Errorf("the state of part %s, read again: %w", p.name, err)
 		}
-		s.take(lost[p.index])
+		s.drop(lost[p.index])
 		return push(ctx, p, s)
 	}); err != nil {
 		return 0, err

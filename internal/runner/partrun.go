@@ -34,7 +34,6 @@ type part struct {
 	encryption  string // TF_ENCRYPTION, "" when the state is in clear
 	loud, quiet *tfexec.Terraform
 
-	before   map[string]TokenSecret
 	planFile string
 	opts     []tfexec.PlanOption
 	changes  bool

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -173,4 +174,23 @@ func droppedParts(used, names []string) []string {
 		}
 	}
 	return out
+}
+
+// mergeOutputs merges the parts' token_secrets outputs (the release's
+// part first). Two may list one token while a move that stopped between
+// its writes is not yet finished: the entry of the part its key belongs
+// to counts.
+func mergeOutputs(outs []map[string]TokenSecret) map[string]TokenSecret {
+	all := map[string]TokenSecret{}
+	for _, o := range outs {
+		maps.Copy(all, o)
+	}
+	if n := len(outs) - 1; n > 0 {
+		for k := range all {
+			if v, ok := outs[partOf(k, n)+1][k]; ok {
+				all[k] = v
+			}
+		}
+	}
+	return all
 }

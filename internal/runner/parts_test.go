@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -129,13 +130,8 @@ func TestDroppedParts(t *testing.T) {
 }
 
 func TestPlanMoves(t *testing.T) {
-	declared := map[string]int{"a": 1, "b": 2, "c": 2}
-	want := func(k string) int {
-		if p, ok := declared[k]; ok {
-			return p
-		}
-		return -1
-	}
+	parts := map[string]int{"a": 1, "b": 2, "c": 2, "gone": 1}
+	want := func(k string) int { return parts[k] }
 	cases := []struct {
 		name    string
 		held    []map[string]string
@@ -144,7 +140,7 @@ func TestPlanMoves(t *testing.T) {
 	}{
 		{"in place", []map[string]string{{}, {"a": "a-1"}, {"b": "b-1", "c": "c-1"}}, nil, ""},
 		{"split a single state", []map[string]string{{"a": "a-1", "b": "b-1", "gone": "g-1"}, {}, {"c": "c-1"}},
-			[]tokenMove{{"a", 0, 1}, {"b", 0, 2}}, ""},
+			[]tokenMove{{"a", 0, 1}, {"b", 0, 2}, {"gone", 0, 1}}, ""},
 		{"a stopped move left a copy", []map[string]string{{"a": "a-1"}, {"a": "a-1"}, {}},
 			[]tokenMove{{"a", 0, -1}}, ""},
 		{"a copy in two wrong parts", []map[string]string{{"b": "b-1"}, {"b": "b-1"}, {}},
@@ -228,5 +224,167 @@ func TestStateMovesTokensWithTheirObjects(t *testing.T) {
 	}
 	if _, err := parseState(`{"version":3}`); err == nil {
 		t.Error("a version 3 state must be refused")
+	}
+}
+
+// keyIn finds a key that partOf puts in token part i of n.
+func keyIn(t *testing.T, prefix string, i, n int) string {
+	t.Helper()
+	for j := range 1000 {
+		if k := fmt.Sprintf("%s-%d", prefix, j); partOf(k, n) == i {
+			return k
+		}
+	}
+	t.Fatalf("no key for part %d of %d", i, n)
+	return ""
+}
+
+// A token the values no longer declare moves to its part too: left where
+// it was, the layout would be recorded as settled with it outside, and a
+// later upgrade that declares it again would plan its revocation in one
+// part and a new token in the other.
+func TestMovesForMovesUndeclaredTokens(t *testing.T) {
+	declared := keyIn(t, "team", 0, 2)
+	gone := keyIn(t, "gone", 1, 2)
+	held := []map[string]string{{declared: "d-1", gone: "g-1"}, {}, {}}
+	got, err := movesFor(held)
+	want := []tokenMove{{declared, 0, 1}, {gone, 0, 2}}
+	slicesSortMoves(got)
+	slicesSortMoves(want)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("moves %v (err %v), want %v", got, err, want)
+	}
+	// A copy a stopped move left of an undeclared token goes as well.
+	held = []map[string]string{{gone: "g-1"}, {}, {gone: "g-1"}}
+	got, err = movesFor(held)
+	if want := []tokenMove{{gone, 0, -1}}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("moves %v (err %v), want %v", got, err, want)
+	}
+}
+
+func slicesSortMoves(ms []tokenMove) {
+	sort.Slice(ms, func(i, j int) bool { return ms[i].key < ms[j].key })
+}
+
+const stateWithOutputs = `{"version":4,"terraform_version":"1.12.6","serial":3,"lineage":"l-2",
+"outputs":{"token_secrets":{"sensitive":true,
+ "value":{"a":{"namespace":"ns-a","name":"s-a","key":"token","token_name":"a-1","token":"s3cr3t-a"},
+          "b":{"namespace":"ns-b","name":"s-b","key":"token","token_name":"b-1","token":"s3cr3t-b"}},
+ "type":["object",{"a":["object",{"key":"string","name":"string","namespace":"string","token":"string","token_name":"string"}],
+                   "b":["object",{"key":"string","name":"string","namespace":"string","token":"string","token_name":"string"}]}]}},
+"resources":[
+ {"mode":"managed","type":"tempo_token","name":"this","each":"map","provider":"provider[\"registry.opentofu.org/tempo-tenancy/tempo\"]","instances":[
+  {"index_key":"a","schema_version":0,"attributes":{"name":"a-1","token":"s3cr3t-a"}},
+  {"index_key":"b","schema_version":0,"attributes":{"name":"b-1","token":"s3cr3t-b"}}]}
+]}`
+
+// outputOf reads a state's token_secrets output as the runner does.
+func outputOf(t *testing.T, s tfState) map[string]TokenSecret {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Outputs map[string]struct {
+			Value json.RawMessage `json:"value"`
+			Type  json.RawMessage `json:"type"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	o, ok := st.Outputs[tokenSecretsOutput]
+	if !ok {
+		return nil
+	}
+	out, err := parseTokenSecrets(o.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The type lists exactly the value's keys.
+	var typ []json.RawMessage
+	var attrs map[string]any
+	if err := json.Unmarshal(o.Type, &typ); err != nil || len(typ) != 2 || string(typ[0]) != `"object"` {
+		t.Fatalf("output type %s (%v)", o.Type, err)
+	}
+	if err := json.Unmarshal(typ[1], &attrs); err != nil {
+		t.Fatal(err)
+	}
+	if len(attrs) != len(out) {
+		t.Errorf("output type lists %d keys, value %d", len(attrs), len(out))
+	}
+	for k := range out {
+		if _, ok := attrs[k]; !ok {
+			t.Errorf("output type lacks %q", k)
+		}
+	}
+	return out
+}
+
+// A token's entry in the token_secrets output moves with it: were the part
+// it went to stopped before its apply, and the part it left applied, no
+// output would list it, and the next run would replace it with no overlap
+// for its consumers, who would never be restarted.
+func TestMovedTokenKeepsItsOutputEntry(t *testing.T) {
+	read := func() tfState {
+		s, err := parseState(stateWithOutputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	states := []tfState{read(), nil}
+	sources := []tfState{read(), nil}
+	gained, lost, err := moveTokens(states, sources, []tokenMove{{"b", 0, 1}})
+	if err != nil || !gained[1] || !reflect.DeepEqual(lost, map[int][]string{0: {"b"}}) {
+		t.Fatalf("gained %v lost %v err %v", gained, lost, err)
+	}
+	if got := outputOf(t, states[1]); len(got) != 1 || got["b"].TokenName != "b-1" || got["b"].Namespace != "ns-b" ||
+		got["b"].Token == nil || *got["b"].Token != "s3cr3t-b" {
+		t.Errorf("the part gained: %v", got)
+	}
+	if b, _ := json.Marshal(states[1]["outputs"]); !strings.Contains(string(b), `"sensitive":true`) {
+		t.Errorf("the output must stay sensitive: %s", b)
+	}
+	// The part it left is read again and loses it, output entry included.
+	src := read()
+	src.drop(lost[0])
+	if got := outputOf(t, src); len(got) != 1 || got["a"].TokenName != "a-1" {
+		t.Errorf("the part left: %v", got)
+	}
+	if got := src.tokens(); !reflect.DeepEqual(got, map[string]string{"a": "a-1"}) {
+		t.Errorf("the part left holds %v", got)
+	}
+	// Into a part whose output lists other tokens already.
+	into := read()
+	into.drop([]string{"b"})
+	other := read()
+	other.drop([]string{"a"})
+	into.put(other.take([]string{"b"}), other)
+	if got := outputOf(t, into); len(got) != 2 {
+		t.Errorf("both tokens listed: %v", got)
+	}
+}
+
+// Two parts' outputs may list one token for a while (a move stopped
+// between its writes): the entry of the part the key belongs to counts.
+func TestMergeOutputsPrefersTheTokensPart(t *testing.T) {
+	k := keyIn(t, "team", 1, 2)
+	s := func(name string) TokenSecret {
+		return TokenSecret{Namespace: "ns", Name: "s", Key: "token", TokenName: name}
+	}
+	outs := []map[string]TokenSecret{{k: s("old"), "x": s("x")}, {}, {k: s("new")}, nil}
+	got := mergeOutputs(outs[:3])
+	if got[k].TokenName != "new" || got["x"].TokenName != "x" || len(got) != 2 {
+		t.Errorf("merged: %v", got)
+	}
+	k0 := keyIn(t, "team", 0, 2)
+	outs = []map[string]TokenSecret{{}, {k0: s("new")}, {k0: s("old")}}
+	if got := mergeOutputs(outs); got[k0].TokenName != "new" {
+		t.Errorf("merged: %v", got)
+	}
+	if got := mergeOutputs([]map[string]TokenSecret{{k: s("one")}}); got[k].TokenName != "one" {
+		t.Errorf("one state: %v", got)
 	}
 }

@@ -346,7 +346,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	// until then (a change of state.parts, a move that stopped) each part's
 	// state is read to find those to move.
 	if mode != ModeDestroy && len(partNames) > 0 && !slices.Equal(rec.PartsSettled, partNames) {
-		moved, err := r.rebalance(parts, tfPath, vars, mode == ModePlan, onParts)
+		moved, err := r.rebalance(parts, tfPath, mode == ModePlan, onParts)
 		if err != nil {
 			return err
 		}
@@ -363,19 +363,15 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 			}
 		}
 	}
+	outsBefore := make([]map[string]TokenSecret, len(parts))
 	if err := onParts(parts, func(ctx context.Context, p *part) error {
 		var err error
-		p.before, err = r.tokenSecrets(ctx, p.quiet)
+		outsBefore[p.index], err = r.tokenSecrets(ctx, p.quiet)
 		return err
 	}); err != nil {
 		return err
 	}
-	before := map[string]TokenSecret{}
-	for _, p := range parts {
-		// A part a token just moved out of still lists it in its outputs
-		// until its next apply: the same token.
-		maps.Copy(before, p.before)
-	}
+	before := mergeOutputs(outsBefore)
 	previous := mergeTargets(targetsOf(before), rec.Secrets)
 	phase := secretsPhase{cfg: c, kube: r.Kube, say: r.say}
 	if converging {
@@ -638,9 +634,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}); err != nil {
 			return err
 		}
-		for _, out := range outs {
-			maps.Copy(after, out)
-		}
+		after = mergeOutputs(outs)
 	}
 	want, missing := desiredSecrets(c, after)
 	if len(missing) > 0 {
