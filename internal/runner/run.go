@@ -219,7 +219,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if previous != "" {
 			killedStart = lock.previousStart
 			r.say("run lease taken over from %s, which stopped without releasing it", previous)
-			if err := lock.releaseStateLockOf(ctx, previous); err != nil {
+			if err := takeOver(ctx, r.Kube, c, lock, previous); err != nil {
 				return err
 			}
 		}

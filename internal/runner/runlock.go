@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -230,4 +231,23 @@ func ptrString(p *string) string {
 		return "nobody"
 	}
 	return *p
+}
+
+// takeOver frees the state locks the stopped run previous left: those of
+// the parts these values name, and of every part the record says a run
+// wrote to. A run of more parts than these values name (state.parts
+// lowered, which the run refuses later) may have held one of those, and
+// nothing else would free it once this run released the run lease.
+func takeOver(ctx context.Context, kube kubernetes.Interface, c Config, l *runLock, previous string) error {
+	rec, err := readRecord(ctx, kube, c)
+	if err != nil {
+		return err
+	}
+	for _, name := range rec.StateParts {
+		lock := backendConfig{SecretSuffix: name, Namespace: c.StateNamespace}.stateLock()
+		if !slices.Contains(l.stateLocks, lock) {
+			l.stateLocks = append(l.stateLocks, lock)
+		}
+	}
+	return l.releaseStateLockOf(ctx, previous)
 }

@@ -134,3 +134,34 @@ func TestRunLockStopsARunThatLostIt(t *testing.T) {
 		t.Fatal(errors.New("hold never noticed the lease was taken"))
 	}
 }
+
+// A killed run of more parts than these values name (a lowered
+// state.parts, refused later) left the lock of a part they leave out: it
+// is freed too, or setting state.parts back would find it held forever.
+func TestTakeOverFreesTheLocksOfRecordedParts(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	killedLock := `{"ID":"abc","Operation":"OperationTypeApply","Who":"65532@pod-dead","Created":"2026-12-03T11:58:00Z"}`
+	c := Config{Record: "rec", StateNamespace: "st"}
+	kube := fake.NewClientset(
+		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
+		leaseObj("lock-tfstate-default-x-part-2", "abc", now.Add(-61*time.Second), map[string]string{stateLockInfoAnnotation: killedLock}),
+	)
+	if err := writeRecord(ctx, kube, c, record{StateParts: []string{"x-part-1", "x-part-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	l := &lines{}
+	next := lockFor(kube, "pod-new#1", clock, l)
+	prev, err := next.acquire(ctx, 0)
+	if err != nil || prev != "pod-dead#9" {
+		t.Fatalf("take-over: %q, %v", prev, err)
+	}
+	if err := takeOver(ctx, kube, c, next, prev); err != nil {
+		t.Fatal(err)
+	}
+	if h := holderOf(t, kube, "lock-tfstate-default-x-part-2"); h != "nobody" {
+		t.Errorf("the lock of a recorded part the values leave out is still held by %s", h)
+	}
+	l.has(t, "released the state lock lock-tfstate-default-x-part-2")
+}
