@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
@@ -138,17 +137,12 @@ func (r *Runner) stateRm(ctx context.Context, tfPath string, p *part, hs []pendi
 		args = append(args, h.Address)
 	}
 	cmd := p.command(ctx, tfPath, args...)
-	cmd.Stdout, cmd.Stderr = r.Out, r.Err
-	if p.label != "" {
-		var mu sync.Mutex
-		cmd.Stdout = &linePrefixer{mu: &mu, w: r.Out, prefix: p.label}
-		cmd.Stderr = &linePrefixer{mu: &mu, w: r.Err, prefix: p.label}
-	}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return interrupted(ctx)
 		}
-		return fmt.Errorf("taking the replaced tokens out of the state failed (%w); they stay live and listed in the record, and the next run revokes them once their successors are written", err)
+		return fmt.Errorf("taking the replaced tokens out of the state%s failed (%w); they stay live and listed in the record, and the next run revokes them once their successors are written", p.of(), err)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func eachOn(ctx context.Context, workers, n int, f func(ctx context.Context, i i
 	}
 	for i := 0; i < n; i++ {
 		if ctx.Err() != nil {
-			errs[i] = ctx.Err()
+			errs[i] = context.Cause(ctx)
 			continue
 		}
 		next <- i

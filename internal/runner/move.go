@@ -226,11 +226,12 @@ type tokenMove struct {
 }
 
 // planMoves decides the moves that put every token in its part. held is
-// each part's tokens (key to name); want gives a key's part. A token held
+// each part's tokens (key to name), names the parts' names; want gives a
+// key's part. A token held
 // twice (a stopped move) is
 // dropped from the part it does not belong to; two different tokens under
 // one key cannot be told apart, and are an error.
-func planMoves(held []map[string]string, want func(key string) int) ([]tokenMove, error) {
+func planMoves(held []map[string]string, names []string, want func(key string) int) ([]tokenMove, error) {
 	where := map[string][]int{}
 	for i, h := range held {
 		for k := range h {
@@ -251,7 +252,8 @@ func planMoves(held []map[string]string, want func(key string) int) ([]tokenMove
 		name := held[parts[0]][k]
 		for _, p := range parts[1:] {
 			if held[p][k] != name {
-				return nil, fmt.Errorf("tokens[%q]: two state parts hold different tokens under this key (%s and %s); remove the one its Secret does not hold from its state, with tofu state rm", k, name, held[p][k])
+				return nil, fmt.Errorf("tokens[%q]: state parts %s and %s hold different tokens under this key (%s and %s): nothing was moved. Remove the one its Secret does not hold from its part's state (state rm 'tempo_token.this[%q]'), or import it again under another key, then run again",
+					k, names[parts[0]], names[p], name, held[p][k], k)
 			}
 		}
 		target := to
@@ -273,9 +275,9 @@ func planMoves(held []map[string]string, want func(key string) int) ([]tokenMove
 // release's first) in the token part their key belongs to: those the
 // values no longer declare too, for that part's plan to remove, so that
 // once moved every token is where its key puts it.
-func movesFor(held []map[string]string) ([]tokenMove, error) {
+func movesFor(held []map[string]string, names []string) ([]tokenMove, error) {
 	n := len(held) - 1
-	return planMoves(held, func(k string) int { return partOf(k, n) + 1 })
+	return planMoves(held, names, func(k string) int { return partOf(k, n) + 1 })
 }
 
 // moveTokens carries the moves out on the states read: each token's objects
@@ -341,7 +343,11 @@ func (r *Runner) rebalance(parts []*part, tfPath string, check bool,
 			held[i] = states[i].tokens()
 		}
 	}
-	moves, err := movesFor(held)
+	names := make([]string, len(parts))
+	for i, p := range parts {
+		names[i] = p.name
+	}
+	moves, err := movesFor(held, names)
 	if err != nil || len(moves) == 0 || check {
 		return len(moves), err
 	}
@@ -363,7 +369,10 @@ func (r *Runner) rebalance(parts []*part, tfPath string, check bool,
 		if err := s.bump(); err != nil {
 			return err
 		}
-		return p.statePush(ctx, tfPath, r.Cfg.LockTimeout, s)
+		if err := p.statePush(ctx, tfPath, r.Cfg.LockTimeout, s); err != nil {
+			return fmt.Errorf("%w\nrun again: a token is in its old part, its new one, or both, and the next run finishes the move", err)
+		}
+		return nil
 	}
 	if err := onParts(to, func(ctx context.Context, p *part) error { return push(ctx, p, states[p.index]) }); err != nil {
 		return 0, err
@@ -375,8 +384,11 @@ func (r *Runner) rebalance(parts []*part, tfPath string, check bool,
 	}
 	if err := onParts(from, func(ctx context.Context, p *part) error {
 		s, err := parseState(raws[p.index])
-		if err != nil || s == nil {
+		if err != nil {
 			return fmt.Errorf("the state of part %s, read again: %w", p.name, err)
+		}
+		if s == nil {
+			return fmt.Errorf("the state of part %s is empty when read again, yet it held tokens to move: someone removed it meanwhile. Nothing was lost: the parts the tokens went to hold them; run again", p.name)
 		}
 		s.drop(lost[p.index])
 		return push(ctx, p, s)

@@ -33,6 +33,8 @@ type part struct {
 	key         stateKey
 	encryption  string // TF_ENCRYPTION, "" when the state is in clear
 	loud, quiet *tfexec.Terraform
+	// stdout and stderr show what the part's CLI prints, with its label.
+	stdout, stderr io.Writer
 
 	planFile string
 	opts     []tfexec.PlanOption
@@ -40,6 +42,14 @@ type part struct {
 	plan     *tfjson.Plan
 	handoffs []pendingRevocation
 	replan   bool
+}
+
+// of names the part in a message, when the state has several.
+func (p *part) of() string {
+	if p.label == "" {
+		return ""
+	}
+	return " of state part " + p.name
 }
 
 func (p *part) backend(namespace string) backendConfig {
@@ -208,5 +218,15 @@ func (l *linePrefixer) Write(b []byte) (int, error) {
 			return len(b), err
 		}
 		l.buf = l.buf[i+1:]
+	}
+}
+
+// Flush writes a last line that lacks its newline.
+func (l *linePrefixer) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		_, _ = fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.buf)
+		l.buf = nil
 	}
 }

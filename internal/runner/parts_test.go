@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -145,11 +146,12 @@ func TestPlanMoves(t *testing.T) {
 			[]tokenMove{{"a", 0, -1}}, ""},
 		{"a copy in two wrong parts", []map[string]string{{"b": "b-1"}, {"b": "b-1"}, {}},
 			[]tokenMove{{"b", 0, 2}, {"b", 1, -1}}, ""},
-		{"two tokens under one key", []map[string]string{{"a": "a-1"}, {"a": "a-2"}, {}}, nil, "two state parts hold different tokens"},
+		{"two tokens under one key", []map[string]string{{"a": "a-1"}, {"a": "a-2"}, {}}, nil,
+			"state parts rel and rel-part-0 hold different tokens under this key (a-1 and a-2)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := planMoves(tc.held, want)
+			got, err := planMoves(tc.held, []string{"rel", "rel-part-0", "rel-part-1"}, want)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %q", err, tc.wantErr)
@@ -247,7 +249,7 @@ func TestMovesForMovesUndeclaredTokens(t *testing.T) {
 	declared := keyIn(t, "team", 0, 2)
 	gone := keyIn(t, "gone", 1, 2)
 	held := []map[string]string{{declared: "d-1", gone: "g-1"}, {}, {}}
-	got, err := movesFor(held)
+	got, err := movesFor(held, []string{"rel", "rel-part-0", "rel-part-1"})
 	want := []tokenMove{{declared, 0, 1}, {gone, 0, 2}}
 	slicesSortMoves(got)
 	slicesSortMoves(want)
@@ -256,7 +258,7 @@ func TestMovesForMovesUndeclaredTokens(t *testing.T) {
 	}
 	// A copy a stopped move left of an undeclared token goes as well.
 	held = []map[string]string{{gone: "g-1"}, {}, {gone: "g-1"}}
-	got, err = movesFor(held)
+	got, err = movesFor(held, []string{"rel", "rel-part-0", "rel-part-1"})
 	if want := []tokenMove{{gone, 0, -1}}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("moves %v (err %v), want %v", got, err, want)
 	}
@@ -386,5 +388,23 @@ func TestMergeOutputsPrefersTheTokensPart(t *testing.T) {
 	}
 	if got := mergeOutputs([]map[string]TokenSecret{{k: s("one")}}); got[k].TokenName != "one" {
 		t.Errorf("one state: %v", got)
+	}
+}
+
+// Each line a part's CLI prints carries the part's label, the last one
+// too when it lacks a newline.
+func TestLinePrefixer(t *testing.T) {
+	var mu sync.Mutex
+	var b strings.Builder
+	l := &linePrefixer{mu: &mu, w: &b, prefix: "[p1] "}
+	for _, s := range []string{"one\ntw", "o\n", "three"} {
+		if _, err := l.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Flush()
+	l.Flush()
+	if got, want := b.String(), "[p1] one\n[p1] two\n[p1] three\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -153,6 +153,18 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 		return fmt.Errorf("%s failed: %w", what, err)
 	}
+	// quietCLI is cli for a command whose output is not shown: its error
+	// carries what the CLI printed on stderr (never a secret: those are on
+	// stdout), which is the only account of what went wrong.
+	quietCLI := func(what string, err error) error {
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return interrupted(ctx)
+		}
+		return fmt.Errorf("%s failed: %s", what, strings.TrimSpace(err.Error()))
+	}
 	// say tells of one part's step; the phase's own line comes first.
 	sayPart := func(p *part, what string) {
 		if p.label != "" {
@@ -160,14 +172,17 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 	}
 	// of names the part a failed command was for, when there are several.
-	of := func(p *part, what string) string {
-		if p.label == "" {
-			return what
-		}
-		return what + " of state part " + p.name
-	}
+	of := func(p *part, what string) string { return what + p.of() }
 	var outMu sync.Mutex
 	for _, p := range parts {
+		p.stdout, p.stderr = r.Out, r.Err
+		if p.label != "" {
+			o := &linePrefixer{mu: &outMu, w: r.Out, prefix: p.label}
+			e := &linePrefixer{mu: &outMu, w: r.Err, prefix: p.label}
+			defer o.Flush()
+			defer e.Flush()
+			p.stdout, p.stderr = o, e
+		}
 		// loud shows what the CLI prints; quiet is for the commands whose
 		// output holds secrets (outputs, the saved plan's JSON, the state),
 		// read here only.
@@ -261,18 +276,13 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		// The CLI's version, asked once and quietly: terraform-exec asks
 		// it before the commands whose options depend on it.
 		if _, _, err := p.quiet.Version(ctx, true); err != nil {
-			return cli("version", err)
+			return quietCLI(of(p, tfName+" version"), err)
 		}
 		if _, _, err := p.loud.Version(ctx, true); err != nil {
-			return cli("version", err)
+			return quietCLI(of(p, tfName+" version"), err)
 		}
-		if p.label == "" {
-			p.loud.SetStdout(r.Out)
-			p.loud.SetStderr(r.Err)
-		} else {
-			p.loud.SetStdout(&linePrefixer{mu: &outMu, w: r.Out, prefix: p.label})
-			p.loud.SetStderr(&linePrefixer{mu: &outMu, w: r.Err, prefix: p.label})
-		}
+		p.loud.SetStdout(p.stdout)
+		p.loud.SetStderr(p.stderr)
 		// A rotation of the state key: when the current passphrase does
 		// not read the state (init loads it), the state is read once with
 		// the previous passphrase and written with the current one, under
@@ -299,7 +309,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 		if rotating {
 			r.say("%s%s apply -refresh-only: writing the state with the new state key", p.label, tfName)
-			if err := cli("the re-keying refresh", p.loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+			if err := cli(of(p, "the re-keying refresh"), p.loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
 				return err
 			}
 			if err := p.setEncryption(p.key, nil, false); err != nil {
@@ -309,7 +319,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		}
 		if c.StateKeyFile != "" && c.StateMigrate {
 			r.say("%s%s apply -refresh-only: writing the state encrypted", p.label, tfName)
-			if err := cli("the encrypting refresh", p.loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
+			if err := cli(of(p, "the encrypting refresh"), p.loud.Apply(ctx, tfexec.RefreshOnly(true), tfexec.LockTimeout(c.LockTimeout))); err != nil {
 				return err
 			}
 		}
@@ -366,7 +376,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 	outsBefore := make([]map[string]TokenSecret, len(parts))
 	if err := onParts(parts, func(ctx context.Context, p *part) error {
 		var err error
-		outsBefore[p.index], err = r.tokenSecrets(ctx, p.quiet)
+		outsBefore[p.index], err = r.tokenSecrets(ctx, p)
 		return err
 	}); err != nil {
 		return err
@@ -452,7 +462,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if err := onParts(changed(), func(ctx context.Context, p *part) error {
 			var err error
 			p.plan, err = p.quiet.ShowPlanFile(ctx, p.planFile)
-			return cli("reading the saved plan", err)
+			return quietCLI(of(p, "reading the saved plan"), err)
 		}); err != nil {
 			return err
 		}
@@ -558,11 +568,11 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 				return nil
 			}
 			plan, err := p.quiet.ShowPlanFile(ctx, p.planFile)
-			if err := cli("reading the saved plan", err); err != nil {
+			if err := quietCLI(of(p, "reading the saved plan"), err); err != nil {
 				return err
 			}
 			if extra := removalsOutside(removalsIn(plan), consented); len(extra) > 0 {
-				return &Refusal{Msg: "the second plan would remove what the first did not show:\n" + strings.Join(extra, "\n") + "\nnothing was applied; run again"}
+				return &Refusal{Msg: "the second plan" + p.of() + " would remove what the first did not show:\n" + strings.Join(extra, "\n") + "\nnothing was applied; run again"}
 			}
 			return nil
 		}); err != nil {
@@ -629,7 +639,7 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		outs := make([]map[string]TokenSecret, len(parts))
 		if err := onParts(parts, func(ctx context.Context, p *part) error {
 			var err error
-			outs[p.index], err = r.tokenSecrets(ctx, p.quiet)
+			outs[p.index], err = r.tokenSecrets(ctx, p)
 			return err
 		}); err != nil {
 			return err
@@ -766,15 +776,19 @@ func (r *Runner) stateKeyName(ctx context.Context, k backendConfig) (string, err
 // tokenSecrets reads the token_secrets output of the state. Before the first
 // apply there is none; a failure to read it must not look like "no tokens",
 // or every token Secret would be removed.
-func (r *Runner) tokenSecrets(ctx context.Context, tf *tfexec.Terraform) (map[string]TokenSecret, error) {
-	outs, err := tf.Output(ctx)
+func (r *Runner) tokenSecrets(ctx context.Context, p *part) (map[string]TokenSecret, error) {
+	outs, err := p.quiet.Output(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, interrupted(ctx)
 		}
-		return nil, fmt.Errorf("cannot read the outputs of the state: %w", err)
+		return nil, fmt.Errorf("cannot read the outputs of the state%s: %s", p.of(), strings.TrimSpace(err.Error()))
 	}
-	return parseTokenSecrets(outs[tokenSecretsOutput].Value)
+	ts, err := parseTokenSecrets(outs[tokenSecretsOutput].Value)
+	if err != nil {
+		return nil, fmt.Errorf("the state%s: %w", p.of(), err)
+	}
+	return ts, nil
 }
 
 // waitForAdminAPI waits, up to the configured time, for the admin API to
