@@ -72,6 +72,13 @@ func firstError(errs []error) error {
 	return nil
 }
 
+// apiError is a failed API call that reads as its apiMessage and still
+// answers apierrors' questions (IsForbidden, IsNotFound).
+type apiError struct{ err error }
+
+func (e apiError) Error() string { return apiMessage(e.err) }
+func (e apiError) Unwrap() error { return e.err }
+
 // apiMessage is the API server's message of a failed call, or the error.
 func apiMessage(err error) string {
 	var st apierrors.APIStatus
@@ -116,6 +123,10 @@ type record struct {
 	// PartsSettled are the parts a run last found (or put) every token in
 	// the part its key belongs to.
 	PartsSettled []string
+	// LeftLocks are state locks a stopped run left that the run taking
+	// over could not free (the Role of its values does not grant them):
+	// the lock's name, and the host of the run that holds it.
+	LeftLocks map[string]string
 }
 
 // usedConsent is a removal a run made with the values' consent: the same
@@ -168,13 +179,17 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, c Config) (recor
 	}
 	if raw := cm.Data[statePartsKey]; raw != "" {
 		var parts struct {
-			Used    []string `json:"used"`
-			Settled []string `json:"settled"`
+			Used      []string          `json:"used"`
+			Settled   []string          `json:"settled"`
+			LeftLocks map[string]string `json:"leftLocks"`
 		}
 		if err := json.Unmarshal([]byte(raw), &parts); err != nil {
 			return rec, fmt.Errorf("the record %s/%s has unreadable %s (%w): restore it", c.StateNamespace, c.Record, statePartsKey, err)
 		}
 		rec.StateParts, rec.PartsSettled = parts.Used, parts.Settled
+		if len(parts.LeftLocks) > 0 {
+			rec.LeftLocks = parts.LeftLocks
+		}
 	}
 	rec.Secrets = mergeTargets(rec.Secrets)
 	return rec, nil
@@ -207,7 +222,11 @@ func writeRecord(ctx context.Context, kube kubernetes.Interface, c Config, rec r
 	if err != nil {
 		return err
 	}
-	stateParts, err := json.Marshal(map[string][]string{"used": nonNil(rec.StateParts), "settled": nonNil(rec.PartsSettled)})
+	parts := map[string]any{"used": nonNil(rec.StateParts), "settled": nonNil(rec.PartsSettled)}
+	if len(rec.LeftLocks) > 0 {
+		parts["leftLocks"] = rec.LeftLocks
+	}
+	stateParts, err := json.Marshal(parts)
 	if err != nil {
 		return err
 	}

@@ -234,9 +234,9 @@ func (r *Runner) run(ctx context.Context, mode Mode, rep *report) error {
 		if previous != "" {
 			killedStart = lock.previousStart
 			r.say("run lease taken over from %s, which stopped without releasing it", previous)
-			if err := takeOver(ctx, r.Kube, c, lock, previous); err != nil {
-				return err
-			}
+		}
+		if err := freeStateLocks(ctx, r.Kube, c, lock, previous); err != nil {
+			return err
 		}
 	}
 	// From here on the release's tokens are this run's to make.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -202,7 +203,7 @@ func (l *runLock) releaseOne(ctx context.Context, stateLock, previous string) er
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the state lock %s/%s: %s", l.namespace, stateLock, apiMessage(err))
+		return fmt.Errorf("reading the state lock %s/%s: %w", l.namespace, stateLock, apiError{err})
 	}
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
 		return nil
@@ -233,21 +234,52 @@ func ptrString(p *string) string {
 	return *p
 }
 
-// takeOver frees the state locks the stopped run previous left: those of
-// the parts these values name, and of every part the record says a run
-// wrote to. A run of more parts than these values name (state.parts
-// lowered, which the run refuses later) may have held one of those, and
-// nothing else would free it once this run released the run lease.
-func takeOver(ctx context.Context, kube kubernetes.Interface, c Config, l *runLock, previous string) error {
+// freeStateLocks frees the state locks a stopped run left: when this run
+// took over the run lease of previous, those of the parts these values name
+// and of every part the record says a run wrote to (a run of more parts
+// than these values name may have held one of those); and, in any run,
+// those an earlier take-over could not free. The Role of values that leave
+// a part out does not grant its lock, which then waits in the record for
+// the first run whose values name the part again: nothing else would free
+// it once this run released the run lease.
+func freeStateLocks(ctx context.Context, kube kubernetes.Interface, c Config, l *runLock, previous string) error {
 	rec, err := readRecord(ctx, kube, c)
 	if err != nil {
 		return err
 	}
+	if previous == "" && len(rec.LeftLocks) == 0 {
+		return nil
+	}
+	locks := slices.Clone(l.stateLocks)
 	for _, name := range rec.StateParts {
-		lock := backendConfig{SecretSuffix: name, Namespace: c.StateNamespace}.stateLock()
-		if !slices.Contains(l.stateLocks, lock) {
-			l.stateLocks = append(l.stateLocks, lock)
+		if lock := (backendConfig{SecretSuffix: name}).stateLock(); !slices.Contains(locks, lock) {
+			locks = append(locks, lock)
 		}
 	}
-	return l.releaseStateLockOf(ctx, previous)
+	left := map[string]string{}
+	for _, lock := range locks {
+		var hosts []string
+		if previous != "" {
+			hosts = append(hosts, hostOf(previous))
+		}
+		if h := rec.LeftLocks[lock]; h != "" && !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+		for _, host := range hosts {
+			err := l.releaseOne(ctx, lock, host)
+			if apierrors.IsForbidden(err) && !slices.Contains(l.stateLocks, lock) {
+				left[lock] = host
+				l.say("the state lock %s of a part these values leave out cannot be read (%s): if run %s left it, the first run whose values name that part again frees it", lock, apiMessage(err), host)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if maps.Equal(left, rec.LeftLocks) {
+		return nil
+	}
+	rec.LeftLocks = left
+	return writeRecord(ctx, kube, c, rec)
 }

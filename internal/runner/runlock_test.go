@@ -8,8 +8,12 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func lockFor(kube *fake.Clientset, holder string, now func() time.Time, l *lines) *runLock {
@@ -157,11 +161,69 @@ func TestTakeOverFreesTheLocksOfRecordedParts(t *testing.T) {
 	if err != nil || prev != "pod-dead#9" {
 		t.Fatalf("take-over: %q, %v", prev, err)
 	}
-	if err := takeOver(ctx, kube, c, next, prev); err != nil {
+	if err := freeStateLocks(ctx, kube, c, next, prev); err != nil {
 		t.Fatal(err)
 	}
 	if h := holderOf(t, kube, "lock-tfstate-default-x-part-2"); h != "nobody" {
 		t.Errorf("the lock of a recorded part the values leave out is still held by %s", h)
 	}
 	l.has(t, "released the state lock lock-tfstate-default-x-part-2")
+}
+
+// The Role of values that leave a part out no longer grants its lock: the
+// run that takes over cannot free it, goes on (to refuse the lowered
+// state.parts), and the record keeps who held it, so that the first run
+// whose values name the part again frees it, though no run stopped then.
+func TestLeftOutPartsLockIsFreedWhenItComesBack(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	killedLock := `{"ID":"abc","Operation":"OperationTypeApply","Who":"65532@pod-dead","Created":"2026-12-03T11:58:00Z"}`
+	c := Config{Record: "rec", StateNamespace: "st"}
+	kube := fake.NewClientset(
+		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
+		leaseObj("lock-tfstate-default-x-part-2", "abc", now.Add(-61*time.Second), map[string]string{stateLockInfoAnnotation: killedLock}),
+	)
+	forbidden := true
+	kube.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if n, ok := a.(k8stesting.GetAction); ok && forbidden && n.GetName() == "lock-tfstate-default-x-part-2" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"}, n.GetName(), errors.New("not in the Role"))
+		}
+		return false, nil, nil
+	})
+	if err := writeRecord(ctx, kube, c, record{StateParts: []string{"x-part-1", "x-part-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	l := &lines{}
+	lowered := lockFor(kube, "pod-new#1", clock, l)
+	lowered.stateLocks = []string{"lock-tfstate-default-x", "lock-tfstate-default-x-part-1"}
+	prev, err := lowered.acquire(ctx, 0)
+	if err != nil || prev != "pod-dead#9" {
+		t.Fatalf("take-over: %q, %v", prev, err)
+	}
+	if err := freeStateLocks(ctx, kube, c, lowered, prev); err != nil {
+		t.Fatalf("a lock the Role no longer grants must not fail the run: %v", err)
+	}
+	l.has(t, "lock-tfstate-default-x-part-2")
+	lowered.release(ctx)
+
+	// state.parts set back: the Role grants the lock again, and a run
+	// that takes over nothing frees it.
+	forbidden = false
+	l2 := &lines{}
+	back := lockFor(kube, "pod-back#2", clock, l2)
+	back.stateLocks = []string{"lock-tfstate-default-x", "lock-tfstate-default-x-part-1", "lock-tfstate-default-x-part-2"}
+	if prev, err := back.acquire(ctx, 0); err != nil || prev != "" {
+		t.Fatalf("after a release: %q, %v", prev, err)
+	}
+	if err := freeStateLocks(ctx, kube, c, back, ""); err != nil {
+		t.Fatal(err)
+	}
+	if h := holderOf(t, kube, "lock-tfstate-default-x-part-2"); h != "nobody" {
+		t.Errorf("the lock the stopped run left is still held by %s", h)
+	}
+	l2.has(t, "released the state lock lock-tfstate-default-x-part-2")
+	if rec, err := readRecord(ctx, kube, c); err != nil || len(rec.LeftLocks) != 0 {
+		t.Errorf("the record still lists %v (%v)", rec.LeftLocks, err)
+	}
 }
