@@ -219,10 +219,12 @@ func (s tfState) bump() error {
 }
 
 // tokenMove is one token's objects going from one part to another, or, for
-// a copy a stopped move left behind, out of a part only (to < 0).
+// a copy a stopped move left behind (copy), out of a part only: part to
+// holds the token already.
 type tokenMove struct {
 	key      string
 	from, to int
+	copy     bool
 }
 
 // planMoves decides the moves that put every token in its part. held is
@@ -252,20 +254,17 @@ func planMoves(held []map[string]string, names []string, want func(key string) i
 		name := held[parts[0]][k]
 		for _, p := range parts[1:] {
 			if held[p][k] != name {
-				return nil, fmt.Errorf("tokens[%q]: state parts %s and %s hold different tokens under this key (%s and %s): nothing was moved. Remove the one its Secret does not hold from its part's state (state rm 'tempo_token.this[%q]'), or import it again under another key, then run again",
+				return nil, fmt.Errorf("tokens[%q]: state parts %s and %s hold different tokens under this key (%s and %s): nothing was moved. Find the one the token's Secret does not hold, revoke it on the admin API (both are live: taken out of a state alone it would stay live, unmanaged), take it out of its part's state (state rm 'tempo_token.this[%q]'), then run again",
 					k, names[parts[0]], names[p], name, held[p][k], k)
 			}
 		}
-		target := to
-		if slices.Contains(parts, to) {
-			target = -1 // there already: the other copies go
-		}
+		there := slices.Contains(parts, to) // then the other copies go
 		for _, p := range parts {
 			if p == to {
 				continue
 			}
-			moves = append(moves, tokenMove{key: k, from: p, to: target})
-			target = -1 // moved once; any further copy goes
+			moves = append(moves, tokenMove{key: k, from: p, to: to, copy: there})
+			there = true // moved once; any further copy goes
 		}
 	}
 	return moves, nil
@@ -291,8 +290,17 @@ func moveTokens(states, sources []tfState, moves []tokenMove) (map[int]bool, map
 	lost := map[int][]string{}
 	for _, m := range moves {
 		lost[m.from] = append(lost[m.from], m.key)
-		if m.to < 0 {
-			continue
+		objs := sources[m.from].take([]string{m.key})
+		if m.copy {
+			// Part to holds the token: of the copy only an output entry
+			// it lacks goes there.
+			objs.instances = nil
+			if _, values, _ := states[m.to].tokenOutput(); values[m.key] != nil {
+				continue
+			}
+			if len(objs.outputs) == 0 {
+				continue
+			}
 		}
 		if states[m.to] == nil {
 			var err error
@@ -300,7 +308,7 @@ func moveTokens(states, sources []tfState, moves []tokenMove) (map[int]bool, map
 				return nil, nil, err
 			}
 		}
-		states[m.to].put(sources[m.from].take([]string{m.key}), sources[m.from])
+		states[m.to].put(objs, sources[m.from])
 		gained[m.to] = true
 	}
 	return gained, lost, nil
@@ -388,7 +396,7 @@ func (r *Runner) rebalance(parts []*part, tfPath string, check bool,
 			return fmt.Errorf("the state of part %s, read again: %w", p.name, err)
 		}
 		if s == nil {
-			return fmt.Errorf("the state of part %s is empty when read again, yet it held tokens to move: someone removed it meanwhile. Nothing was lost: the parts the tokens went to hold them; run again", p.name)
+			return fmt.Errorf("the state of part %s is empty when read again, yet it held tokens: it was removed during the move. The tokens moved out are safe in their new parts, but the tokens it kept are now in no state: restore its Secret from a backup, or recover them by adoption (runner.adoptExisting), then run again", p.name)
 		}
 		s.drop(lost[p.index])
 		return push(ctx, p, s)

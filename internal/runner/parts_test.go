@@ -141,11 +141,11 @@ func TestPlanMoves(t *testing.T) {
 	}{
 		{"in place", []map[string]string{{}, {"a": "a-1"}, {"b": "b-1", "c": "c-1"}}, nil, ""},
 		{"split a single state", []map[string]string{{"a": "a-1", "b": "b-1", "gone": "g-1"}, {}, {"c": "c-1"}},
-			[]tokenMove{{"a", 0, 1}, {"b", 0, 2}, {"gone", 0, 1}}, ""},
+			[]tokenMove{{"a", 0, 1, false}, {"b", 0, 2, false}, {"gone", 0, 1, false}}, ""},
 		{"a stopped move left a copy", []map[string]string{{"a": "a-1"}, {"a": "a-1"}, {}},
-			[]tokenMove{{"a", 0, -1}}, ""},
+			[]tokenMove{{"a", 0, 1, true}}, ""},
 		{"a copy in two wrong parts", []map[string]string{{"b": "b-1"}, {"b": "b-1"}, {}},
-			[]tokenMove{{"b", 0, 2}, {"b", 1, -1}}, ""},
+			[]tokenMove{{"b", 0, 2, false}, {"b", 1, 2, true}}, ""},
 		{"two tokens under one key", []map[string]string{{"a": "a-1"}, {"a": "a-2"}, {}}, nil,
 			"state parts rel and rel-part-0 hold different tokens under this key (a-1 and a-2)"},
 	}
@@ -250,7 +250,7 @@ func TestMovesForMovesUndeclaredTokens(t *testing.T) {
 	gone := keyIn(t, "gone", 1, 2)
 	held := []map[string]string{{declared: "d-1", gone: "g-1"}, {}, {}}
 	got, err := movesFor(held, []string{"rel", "rel-part-0", "rel-part-1"})
-	want := []tokenMove{{declared, 0, 1}, {gone, 0, 2}}
+	want := []tokenMove{{declared, 0, 1, false}, {gone, 0, 2, false}}
 	slicesSortMoves(got)
 	slicesSortMoves(want)
 	if err != nil || !reflect.DeepEqual(got, want) {
@@ -259,7 +259,7 @@ func TestMovesForMovesUndeclaredTokens(t *testing.T) {
 	// A copy a stopped move left of an undeclared token goes as well.
 	held = []map[string]string{{gone: "g-1"}, {}, {gone: "g-1"}}
 	got, err = movesFor(held, []string{"rel", "rel-part-0", "rel-part-1"})
-	if want := []tokenMove{{gone, 0, -1}}; err != nil || !reflect.DeepEqual(got, want) {
+	if want := []tokenMove{{gone, 0, 2, true}}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("moves %v (err %v), want %v", got, err, want)
 	}
 }
@@ -338,7 +338,7 @@ func TestMovedTokenKeepsItsOutputEntry(t *testing.T) {
 	}
 	states := []tfState{read(), nil}
 	sources := []tfState{read(), nil}
-	gained, lost, err := moveTokens(states, sources, []tokenMove{{"b", 0, 1}})
+	gained, lost, err := moveTokens(states, sources, []tokenMove{{"b", 0, 1, false}})
 	if err != nil || !gained[1] || !reflect.DeepEqual(lost, map[int][]string{0: {"b"}}) {
 		t.Fatalf("gained %v lost %v err %v", gained, lost, err)
 	}
@@ -406,5 +406,39 @@ func TestLinePrefixer(t *testing.T) {
 	l.Flush()
 	if got, want := b.String(), "[p1] one\n[p1] two\n[p1] three\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A copy a stopped move left goes, and its output entry goes to the part
+// that keeps the token when that part's output lacks it (a copy written
+// without its entry): else no output would list the token.
+func TestDroppedCopyGivesItsOutputEntryToTheKeeper(t *testing.T) {
+	read := func() tfState {
+		s, err := parseState(stateWithOutputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	keeper := read()
+	delete(keeper["outputs"].(map[string]any), tokenSecretsOutput)
+	states := []tfState{read(), keeper}
+	sources := []tfState{read(), read()}
+	gained, lost, err := moveTokens(states, sources, []tokenMove{{"b", 0, 1, true}})
+	if err != nil || !gained[1] || !reflect.DeepEqual(lost, map[int][]string{0: {"b"}}) {
+		t.Fatalf("gained %v lost %v err %v", gained, lost, err)
+	}
+	if got := outputOf(t, states[1]); len(got) != 1 || got["b"].TokenName != "b-1" {
+		t.Errorf("the keeper's output: %v", got)
+	}
+	// Its objects are not added twice.
+	if n := len(instancesOf(states[1].tokenRes())); n != 2 {
+		t.Errorf("the keeper holds %d token objects, want 2", n)
+	}
+	// A keeper that lists the token already gains nothing.
+	states = []tfState{read(), read()}
+	gained, _, err = moveTokens(states, []tfState{read(), read()}, []tokenMove{{"b", 0, 1, true}})
+	if err != nil || gained[1] {
+		t.Errorf("a keeper that lists the token gained: %v %v", gained, err)
 	}
 }
