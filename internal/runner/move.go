@@ -229,10 +229,9 @@ type tokenMove struct {
 
 // planMoves decides the moves that put every token in its part. held is
 // each part's tokens (key to name), names the parts' names; want gives a
-// key's part. A token held
-// twice (a stopped move) is
-// dropped from the part it does not belong to; two different tokens under
-// one key cannot be told apart, and are an error.
+// key's part. A token held twice (a stopped move) is dropped from the part
+// it does not belong to; two different tokens under one key cannot be told
+// apart, and are an error.
 func planMoves(held []map[string]string, names []string, want func(key string) int) ([]tokenMove, error) {
 	where := map[string][]int{}
 	for i, h := range held {
@@ -314,9 +313,9 @@ func moveTokens(states, sources []tfState, moves []tokenMove) (map[int]bool, map
 	return gained, lost, nil
 }
 
-// rebalance moves each token to the state part its key belongs
-// to, and returns how many moves that takes; with check it only counts
-// them. A single state has nothing to move.
+// rebalance moves each token to the state part its key belongs to, and
+// returns how many moves that takes; with check it only counts them. A
+// single state has nothing to move.
 func (r *Runner) rebalance(parts []*part, tfPath string, check bool,
 	onParts func([]*part, func(context.Context, *part) error) error) (int, error) {
 	if len(parts) == 1 {
