@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +75,11 @@ func TestRunnerSplitsTheState(t *testing.T) {
 	}
 	if got := names(); !maps.Equal(got, first) {
 		t.Errorf("a token Secret changed in the split: %v, was %v", got, first)
+	}
+	// Each token's entry in the token_secrets output moved with it: the
+	// parts it went to have nothing to apply, only the part it left does.
+	if applied := regexp.MustCompile(`apply \[[^\]]*-part-\d+\]`).FindAllString(out, -1); len(applied) > 0 {
+		t.Errorf("token parts applied after the move, so their outputs did not list their tokens: %v\n%s", applied, out)
 	}
 	if got := e.liveTokens(t); !slices.Equal(got, live) {
 		t.Errorf("live tokens after the split: %v, were %v", got, live)
