@@ -280,6 +280,15 @@ const stateWithOutputs = `{"version":4,"terraform_version":"1.12.6","serial":3,"
   {"index_key":"b","schema_version":0,"attributes":{"name":"b-1","token":"s3cr3t-b"}}]}
 ]}`
 
+func readState(t *testing.T, raw string) tfState {
+	t.Helper()
+	s, err := parseState(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // outputOf reads a state's token_secrets output as the runner does.
 func outputOf(t *testing.T, s tfState) map[string]TokenSecret {
 	t.Helper()
@@ -329,13 +338,7 @@ func outputOf(t *testing.T, s tfState) map[string]TokenSecret {
 // output would list it, and the next run would replace it with no overlap
 // for its consumers, who would never be restarted.
 func TestMovedTokenKeepsItsOutputEntry(t *testing.T) {
-	read := func() tfState {
-		s, err := parseState(stateWithOutputs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	read := func() tfState { return readState(t, stateWithOutputs) }
 	states := []tfState{read(), nil}
 	sources := []tfState{read(), nil}
 	gained, lost, err := moveTokens(states, sources, []tokenMove{{"b", 0, 1, false}})
@@ -413,13 +416,7 @@ func TestLinePrefixer(t *testing.T) {
 // that keeps the token when that part's output lacks it (a copy written
 // without its entry): else no output would list the token.
 func TestDroppedCopyGivesItsOutputEntryToTheKeeper(t *testing.T) {
-	read := func() tfState {
-		s, err := parseState(stateWithOutputs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	read := func() tfState { return readState(t, stateWithOutputs) }
 	keeper := read()
 	delete(keeper["outputs"].(map[string]any), tokenSecretsOutput)
 	states := []tfState{read(), keeper}

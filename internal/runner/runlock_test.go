@@ -139,19 +139,24 @@ func TestRunLockStopsARunThatLostIt(t *testing.T) {
 	}
 }
 
+// killedWithPartLock is a run killed holding the lock of part x-part-2,
+// whose run lease expired a second ago.
+func killedWithPartLock() (func() time.Time, Config, *fake.Clientset) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	killedLock := `{"ID":"abc","Operation":"OperationTypeApply","Who":"65532@pod-dead","Created":"2026-12-03T11:58:00Z"}`
+	kube := fake.NewClientset(
+		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
+		leaseObj("lock-tfstate-default-x-part-2", "abc", now.Add(-61*time.Second), map[string]string{stateLockInfoAnnotation: killedLock}),
+	)
+	return func() time.Time { return now }, Config{Record: "rec", StateNamespace: "st"}, kube
+}
+
 // A killed run of more parts than these values name (a lowered
 // state.parts, refused later) left the lock of a part they leave out: it
 // is freed too, or setting state.parts back would find it held forever.
 func TestTakeOverFreesTheLocksOfRecordedParts(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	killedLock := `{"ID":"abc","Operation":"OperationTypeApply","Who":"65532@pod-dead","Created":"2026-12-03T11:58:00Z"}`
-	c := Config{Record: "rec", StateNamespace: "st"}
-	kube := fake.NewClientset(
-		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
-		leaseObj("lock-tfstate-default-x-part-2", "abc", now.Add(-61*time.Second), map[string]string{stateLockInfoAnnotation: killedLock}),
-	)
+	clock, c, kube := killedWithPartLock()
 	if err := writeRecord(ctx, kube, c, record{StateParts: []string{"x-part-1", "x-part-2"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -176,14 +181,7 @@ func TestTakeOverFreesTheLocksOfRecordedParts(t *testing.T) {
 // whose values name the part again frees it, though no run stopped then.
 func TestLeftOutPartsLockIsFreedWhenItComesBack(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	killedLock := `{"ID":"abc","Operation":"OperationTypeApply","Who":"65532@pod-dead","Created":"2026-12-03T11:58:00Z"}`
-	c := Config{Record: "rec", StateNamespace: "st"}
-	kube := fake.NewClientset(
-		leaseObj("run", "pod-dead#9", now.Add(-61*time.Second), nil),
-		leaseObj("lock-tfstate-default-x-part-2", "abc", now.Add(-61*time.Second), map[string]string{stateLockInfoAnnotation: killedLock}),
-	)
+	clock, c, kube := killedWithPartLock()
 	forbidden := true
 	kube.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if n, ok := a.(k8stesting.GetAction); ok && forbidden && n.GetName() == "lock-tfstate-default-x-part-2" {
